@@ -1,0 +1,1 @@
+//! Runnable TriggerX examples; see `examples/` in this crate.

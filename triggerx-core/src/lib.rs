@@ -1,0 +1,21 @@
+//! Core of TriggerX: the domain model, job validation, and the storage and chain seams that the
+//! scheduler, the keeper, the hosts and the bindings all share.
+//!
+//! - [`types`]: plain serde data (`Job`, `Trigger`, `Action`, `Task`, `Keeper`, …) with alloy
+//!   primitives for chain values.
+//! - [`ids`]: job ids, trigger occurrence ids and the task ids derived from them.
+//! - [`error`]: the crate's error type, with retry semantics.
+//!
+//! # Feature flags
+//! - `sqlite`: the SQLite storage backend (rusqlite, bundled).
+//! - `redb`: the redb storage backend.
+//! - `test-utils`: test helpers and the storage conformance suite.
+
+pub mod error;
+pub mod ids;
+pub mod time;
+pub mod types;
+
+pub use error::{Error, FieldError, Result, ValidationErrors};
+pub use ids::{JobId, OccurrenceId, TaskId};
+pub use time::Timestamp;
