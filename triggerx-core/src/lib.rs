@@ -9,10 +9,16 @@
 //! # Feature flags
 //! - `sqlite`: the SQLite storage backend (rusqlite, bundled).
 //! - `redb`: the redb storage backend.
-//! - `test-utils`: test helpers and the storage conformance suite.
+//! - `chain`: the chain client over alloy and the contract bindings.
+//! - `test-utils`: test helpers, the storage conformance suite, and (with `chain`) a local anvil.
 
+pub mod abi;
+#[cfg(feature = "chain")]
+pub mod chain;
 pub mod error;
 pub mod ids;
+pub mod spec;
+pub mod store;
 pub mod time;
 pub mod types;
 

@@ -1,0 +1,1 @@
+//! ABI helpers: function and event signatures, exact static-argument encoding, topic encoding.

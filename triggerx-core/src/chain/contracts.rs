@@ -1,0 +1,1 @@
+//! Typed bindings for the TriggerX contracts, generated with `sol!` from the committed artifacts.

@@ -1,0 +1,1 @@
+//! Storage: object-safe, synchronous traits split by capability, and their backends.
