@@ -19,6 +19,7 @@ pub mod error;
 pub mod ids;
 pub mod spec;
 pub mod store;
+pub mod schedule;
 pub mod time;
 pub mod types;
 
