@@ -13,10 +13,12 @@
 //! - `test-utils`: test helpers, the storage conformance suite, and (with `chain`) a local anvil.
 
 pub mod abi;
+pub mod clock;
 #[cfg(feature = "chain")]
 pub mod chain;
 pub mod error;
 pub mod ids;
+pub mod matching;
 pub mod spec;
 pub mod store;
 pub mod schedule;

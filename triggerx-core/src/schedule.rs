@@ -197,6 +197,7 @@ impl CompiledSchedule {
         };
         let mut due = Vec::new();
         let mut skipped = 0u64;
+        let mut latest = None;
         let window_start = match policy {
             CatchUp::FireAll { window_secs } => Some(
                 now.add_millis(-(i64::try_from(window_secs).unwrap_or(i64::MAX / 2000) * 1000)),
@@ -207,6 +208,7 @@ impl CompiledSchedule {
             if t > now {
                 break;
             }
+            latest = Some(t);
             match window_start {
                 Some(ws) if t < ws => skipped += 1,
                 Some(_) => {
@@ -238,6 +240,7 @@ impl CompiledSchedule {
         Due {
             fire: due,
             skipped,
+            latest,
             next,
         }
     }
@@ -253,6 +256,8 @@ pub struct Due {
     pub fire: Vec<Timestamp>,
     /// Due instants dropped by the catch-up policy.
     pub skipped: u64,
+    /// The latest instant due at or before `now` (fired or skipped): the new cursor.
+    pub latest: Option<Timestamp>,
     /// The first occurrence after `now`, if the schedule has one.
     pub next: Option<Timestamp>,
 }

@@ -1,7 +1,17 @@
 //! TriggerX scheduler: trigger engines, task creation, performer selection, dispatch,
 //! aggregation, registrar and health.
 //!
-//! The engines land with their issues; this crate depends on `triggerx-core` only and never
-//! on `triggerx-keeper` (DESIGN §2).
+//! - [`time`]: the time engine — one timer heap for every time job, catch-up and overlap
+//!   policies, expiry, and a persisted per-job cursor so a restart misses and repeats nothing.
+//! - [`event`]: the event engine — one block follower per chain, one `eth_getLogs` per new
+//!   block range for all jobs, confirmations, reorg handling, a persisted cursor.
+//! - [`dispatch`]: the interface the engines hand new tasks to.
+//!
+//! This crate depends on `triggerx-core` only and never on `triggerx-keeper` (DESIGN §2).
 
-pub use triggerx_core as core;
+pub mod dispatch;
+pub mod error;
+pub mod event;
+pub mod time;
+
+pub use error::{Error, Result};

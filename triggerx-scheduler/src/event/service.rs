@@ -1,0 +1,95 @@
+//! [`EventService`]: polls an [`EventEngine`] on an interval, hands new tasks to the
+//! dispatcher, and applies job changes as they arrive. Retryable RPC failures are retried on the
+//! next poll (with backoff); nothing is read as "no logs".
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use tokio::sync::mpsc;
+use triggerx_core::types::Job;
+
+use super::EventEngine;
+use crate::{Result, dispatch::Dispatcher, time::service::Command};
+
+/// A handle to send job changes to a running [`EventService`].
+#[derive(Debug, Clone)]
+pub struct Handle(mpsc::Sender<Command>);
+
+impl Handle {
+    /// Starts or updates watching a job.
+    pub async fn upsert(&self, job: Job) -> bool {
+        self.0.send(Command::Upsert(Box::new(job))).await.is_ok()
+    }
+
+    /// Stops watching a job.
+    pub async fn remove(&self, id: triggerx_core::JobId) -> bool {
+        self.0.send(Command::Remove(id)).await.is_ok()
+    }
+}
+
+/// Drives an [`EventEngine`].
+#[derive(Debug)]
+pub struct EventService {
+    engine: EventEngine,
+    dispatcher: Arc<dyn Dispatcher>,
+    commands: mpsc::Receiver<Command>,
+    poll_interval: Duration,
+}
+
+impl EventService {
+    /// A service polling every `poll_interval`, and the handle that controls it.
+    pub fn new(
+        engine: EventEngine,
+        dispatcher: Arc<dyn Dispatcher>,
+        poll_interval: Duration,
+    ) -> (Self, Handle) {
+        let (tx, rx) = mpsc::channel(1024);
+        (
+            Self {
+                engine,
+                dispatcher,
+                commands: rx,
+                poll_interval,
+            },
+            Handle(tx),
+        )
+    }
+
+    /// Runs until `shutdown` completes. Non-retryable errors end the run.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<EventEngine> {
+        tokio::pin!(shutdown);
+        let mut backoff = self.poll_interval;
+        loop {
+            let wait = match self.engine.poll().await {
+                Ok(tasks) => {
+                    backoff = self.poll_interval;
+                    for task in tasks {
+                        self.dispatcher.dispatch(task).await?;
+                    }
+                    self.poll_interval
+                }
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(chain = self.engine.chain_id(), error = %e, "event poll failed; retrying");
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    backoff
+                }
+                Err(e) => return Err(e),
+            };
+            let sleep = tokio::time::sleep(wait);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    () = &mut shutdown => return Ok(self.engine),
+                    () = &mut sleep => break,
+                    cmd = self.commands.recv() => match cmd {
+                        Some(Command::Upsert(job)) => self.engine.upsert_job(&job)?,
+                        Some(Command::Remove(id)) => self.engine.remove_job(id),
+                        None => {
+                            (&mut sleep).await;
+                            break;
+                        }
+                    },
+                }
+            }
+        }
+    }
+}
