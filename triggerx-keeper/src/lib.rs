@@ -2,5 +2,12 @@
 //! client.
 //!
 //! This crate depends on `triggerx-core` only and never on `triggerx-scheduler` (DESIGN §2).
+//!
+//! - [`performer`]: the performer's transaction engine — calldata from a validated action,
+//!   a pipelined nonce manager, EIP-1559 fees from fee history, stuck-transaction replacement,
+//!   receipts with confirmations and decoded revert reasons. Fault behaviour is described in
+//!   `docs/transactions.md`.
+
+pub mod performer;
 
 pub use triggerx_core as core;

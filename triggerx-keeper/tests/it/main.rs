@@ -1,0 +1,7 @@
+//! Integration tests of the performer's transaction engine against a real anvil.
+
+mod common;
+mod faults;
+mod pipeline;
+mod replacement;
+mod revert;
