@@ -400,7 +400,11 @@ fn shown(neg: bool, mag: U256) -> String {
     }
 }
 
-pub(crate) fn parse_uint(value: &Value, bits: usize) -> Result<U256, String> {
+/// Reads an unsigned integer of `bits` bits from a decimal/hex string or a JSON integer.
+///
+/// # Errors
+/// `300 does not fit uint8 (max 255)`, a float, a negative value, bad digits.
+pub fn parse_uint(value: &Value, bits: usize) -> Result<U256, String> {
     let (neg, mag) = integer_parts(value)?;
     if neg {
         return Err(format!(
@@ -415,7 +419,11 @@ pub(crate) fn parse_uint(value: &Value, bits: usize) -> Result<U256, String> {
     Ok(mag)
 }
 
-pub(crate) fn parse_int(value: &Value, bits: usize) -> Result<I256, String> {
+/// Reads a signed integer of `bits` bits from a decimal/hex string or a JSON integer.
+///
+/// # Errors
+/// Out of range, a float, bad digits.
+pub fn parse_int(value: &Value, bits: usize) -> Result<I256, String> {
     let (neg, mag) = integer_parts(value)?;
     let limit = U256::from(1u8) << (bits - 1); // |min| = 2^(bits-1), max = 2^(bits-1) - 1
     let fits = if neg { mag <= limit } else { mag < limit };

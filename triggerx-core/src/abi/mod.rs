@@ -22,7 +22,11 @@ mod topic;
 #[cfg(test)]
 mod tests;
 
-pub use encode::{coerce_value, encode_call, encode_call_at, encode_params, parse_address};
+pub(crate) use encode::describe as describe_value;
+pub use encode::{
+    coerce_value, encode_call, encode_call_at, encode_params, parse_address, parse_int, parse_uint,
+    parse_uint as parse_uint_value,
+};
 pub use signature::{
     display_event, display_function, load_abi, parse_event, parse_function, select_event,
     select_function,
