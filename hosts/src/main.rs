@@ -1,5 +1,13 @@
-//! The `triggerx` command.
+//! The `triggerx` command: job tooling today; the devnet, scheduler and keeper hosts join it as
+//! further subcommands.
 
-fn main() {
-    println!("triggerx {}", env!("CARGO_PKG_VERSION"));
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod commands;
+
+fn main() -> ExitCode {
+    let cli = commands::Cli::parse();
+    commands::run(cli)
 }

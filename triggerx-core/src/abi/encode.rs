@@ -356,8 +356,7 @@ fn integer_parts(value: &Value) -> Result<(bool, U256), String> {
                 Ok((true, U256::from(i.unsigned_abs())))
             } else {
                 Err(format!(
-                    "{n} is not an exact integer here: JSON numbers that are fractional or beyond 64 bits lose precision; quote it as a string, e.g. \"{}\"",
-                    n
+                    "{n} is a floating-point number, not an exact integer (plain numbers are exact only up to 64 bits); quote integers as strings, e.g. \"123456789012345678901234567890\""
                 ))
             }
         }

@@ -158,7 +158,9 @@ fn errors_carry_paths_and_reasons() {
     );
     assert_eq!(e[0], "action.args[0]: 300 does not fit uint8 (max 255)");
     assert!(
-        e[1].starts_with("action.args[1][0].amount: 1.5 is not an exact integer"),
+        e[1].starts_with(
+            "action.args[1][0].amount: 1.5 is a floating-point number, not an exact integer"
+        ),
         "{e:?}"
     );
     assert!(e[1].contains("quote it"));

@@ -290,6 +290,14 @@ fn wheres(ev: &Event, t: &TriggerSpec, e: &mut ValidationErrors) -> Option<Vec<F
     for (i, w) in list.iter().enumerate() {
         let base = format!("trigger.where[{i}]");
         let field = w.field.trim();
+        let cmp = comparison(
+            &base,
+            Some(w.op.as_str()),
+            w.value.as_ref(),
+            w.lower.as_ref(),
+            w.upper.as_ref(),
+            e,
+        );
         let Some(index) = ev.inputs.iter().position(|p| p.name == field) else {
             let names: Vec<&str> = ev
                 .inputs
@@ -329,14 +337,7 @@ fn wheres(ev: &Event, t: &TriggerSpec, e: &mut ValidationErrors) -> Option<Vec<F
             }
         }
         let data_index = ev.inputs[..index].iter().filter(|p| !p.indexed).count();
-        if let Some(comparison) = comparison(
-            &base,
-            Some(w.op.as_str()),
-            w.value.as_ref(),
-            w.lower.as_ref(),
-            w.upper.as_ref(),
-            e,
-        ) {
+        if let Some(comparison) = cmp {
             out.push(FieldCondition {
                 field: field.to_owned(),
                 data_index,
