@@ -144,7 +144,14 @@ fn source(s: &SourceSpec, e: &mut ValidationErrors) -> Option<ValueSource> {
     };
     for (name, is) in present {
         if is && !allowed.contains(&name) {
-            e.push(p(name), format!("not used by a {} source", s.kind));
+            e.push(
+                p(name),
+                format!(
+                    "not used by {} {} source",
+                    if s.kind == "http" { "an" } else { "a" },
+                    s.kind
+                ),
+            );
         }
     }
     match s.kind.as_str() {

@@ -375,7 +375,15 @@ fn unused(t: &TriggerSpec, kind: TriggerKind, e: &mut ValidationErrors) {
         if present && !kinds.contains(&kind) {
             e.push(
                 format!("trigger.{name}"),
-                format!("not used by a {} trigger", kind.as_str()),
+                format!(
+                    "not used by {} {} trigger",
+                    if kind == TriggerKind::Event {
+                        "an"
+                    } else {
+                        "a"
+                    },
+                    kind.as_str()
+                ),
             );
         }
     }
