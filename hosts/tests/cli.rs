@@ -1,0 +1,136 @@
+//! The `triggerx` binary: exit codes and output for good and bad files.
+
+use std::{path::PathBuf, process::Command};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_triggerx"))
+}
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/jobs")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).output().expect("run triggerx");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn valid_files_print_the_normalized_job_and_exit_0() {
+    let a = example("interval.toml");
+    let b = example("original-createjobdata.json");
+    let (code, out, err) = run(&["job", "validate", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 0, "stderr: {err}");
+    assert!(err.is_empty(), "{err}");
+    assert!(out.contains(&format!("{}: ok", a.display())), "{out}");
+    assert!(out.contains("trigger     time: every 5m"), "{out}");
+    assert!(
+        out.contains(
+            "calldata    0x03df179c0000000000000000000000000000000000000000000000000000000000000005"
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches(&format!("{}: ok", b.display())).count(),
+        3,
+        "{out}"
+    );
+}
+
+#[test]
+fn json_output_is_one_document_per_job() {
+    let f = example("event-transfer.toml");
+    let (code, out, _) = run(&["job", "validate", "--json", f.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1);
+    let doc: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(doc["spec"]["trigger"]["kind"], "event");
+    assert_eq!(
+        doc["spec"]["trigger"]["event"],
+        "Transfer(address indexed from, address indexed to, uint256 value)"
+    );
+    assert_eq!(doc["job"]["trigger"]["confirmations"], 2);
+    assert_eq!(doc["file"], f.display().to_string());
+}
+
+#[test]
+fn invalid_files_print_every_error_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        r#"title = "x"
+owner = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+[trigger]
+kind = "time"
+cron = "0 0 *"
+[action]
+chain_id = 31337
+target = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+function = "set(uint8 v, address a)"
+args = [300, "0x12"]
+"#,
+    )
+    .unwrap();
+    let good = example("interval.json");
+    let (code, out, err) = run(&[
+        "job",
+        "validate",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains(&format!("{}: ok", good.display())));
+    let b = bad.display();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{b}: title: must be 3 to 100 characters, found 1"),
+            format!(
+                "{b}: trigger.cron: expected 6 fields (second minute hour day-of-month month day-of-week), found 3"
+            ),
+            format!("{b}: action.args[0]: 300 does not fit uint8 (max 255)"),
+            format!(
+                "{b}: action.args[1]: \"0x12\" is not an address (expected 0x followed by 40 hex digits)"
+            ),
+        ],
+        "{err}"
+    );
+}
+
+#[test]
+fn unreadable_files_and_usage_errors_exit_2() {
+    let (code, _, err) = run(&["job", "validate", "/nonexistent/job.toml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/job.toml: cannot read"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("job.yaml");
+    std::fs::write(&yaml, "title: x").unwrap();
+    let (code, _, err) = run(&["job", "validate", yaml.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unsupported file type"), "{err}");
+    let (code, _, _) = run(&["job", "validate"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = run(&["job", "frobnicate"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn help_explains_itself() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("keeper network"), "{out}");
+    assert!(out.contains("job"), "{out}");
+    let (code, out, _) = run(&["job", "validate", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("CreateJobData"), "{out}");
+    assert!(out.contains("--json"), "{out}");
+}
