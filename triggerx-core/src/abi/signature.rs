@@ -105,21 +105,21 @@ pub fn select_function(
             ));
         };
         let mut hits = all.clone();
-        if hits.len() > 1 {
-            if let Some(n) = arity {
-                let by_arity: Vec<Function> = hits
-                    .iter()
-                    .filter(|f| f.inputs.len() == n)
-                    .cloned()
-                    .collect();
-                if by_arity.is_empty() {
-                    return Err(format!(
-                        "no overload of {wanted:?} takes {n} arguments{}",
-                        listing(hits.iter().map(Function::signature))
-                    ));
-                }
-                hits = by_arity;
+        if hits.len() > 1
+            && let Some(n) = arity
+        {
+            let by_arity: Vec<Function> = hits
+                .iter()
+                .filter(|f| f.inputs.len() == n)
+                .cloned()
+                .collect();
+            if by_arity.is_empty() {
+                return Err(format!(
+                    "no overload of {wanted:?} takes {n} arguments{}",
+                    listing(hits.iter().map(Function::signature))
+                ));
             }
+            hits = by_arity;
         }
         if hits.len() > 1 {
             return Err(format!(

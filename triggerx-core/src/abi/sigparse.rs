@@ -126,7 +126,7 @@ fn param(c: &mut Cursor<'_>, event: bool) -> Result<Raw, String> {
             c.i += 1;
         }
         let size = &c.s[start..c.i];
-        if size.starts_with('0') && size.len() > 0 {
+        if size.starts_with('0') {
             return Err(c.err("array size must be positive"));
         }
         c.expect(']')?;

@@ -158,14 +158,22 @@ fn position(ev: &Event, key: &str) -> Result<(u8, Option<usize>), String> {
             .join(", ")
     };
     let numeric = key.strip_prefix("topic").unwrap_or(key);
-    if let Ok(n) = numeric.parse::<u8>() {
-        if !ev.inputs.iter().any(|p| p.name == key) {
-            return match n {
-                0 => Err("topic0 is the event selector and always matches the event; filter topics 1 to 3".into()),
-                1..=3 => Ok((n, (0..ev.inputs.len()).find(|&i| abi::indexed_position(ev, i) == Some(n)))),
-                _ => Err(format!("topic {n} does not exist (topics 1 to 3 carry indexed parameters)")),
-            };
-        }
+    if let Ok(n) = numeric.parse::<u8>()
+        && !ev.inputs.iter().any(|p| p.name == key)
+    {
+        return match n {
+            0 => Err(
+                "topic0 is the event selector and always matches the event; filter topics 1 to 3"
+                    .into(),
+            ),
+            1..=3 => Ok((
+                n,
+                (0..ev.inputs.len()).find(|&i| abi::indexed_position(ev, i) == Some(n)),
+            )),
+            _ => Err(format!(
+                "topic {n} does not exist (topics 1 to 3 carry indexed parameters)"
+            )),
+        };
     }
     let Some(index) = ev.inputs.iter().position(|p| p.name == key) else {
         return Err(format!(

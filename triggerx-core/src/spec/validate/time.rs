@@ -26,13 +26,13 @@ pub(super) fn validate(
             None
         }
     });
-    if let (Some(start), Some(exp)) = (start, expires_at) {
-        if exp <= start {
-            e.push(
-                "expires_at",
-                format!("{exp} is before trigger.start {start}"),
-            );
-        }
+    if let (Some(start), Some(exp)) = (start, expires_at)
+        && exp <= start
+    {
+        e.push(
+            "expires_at",
+            format!("{exp} is before trigger.start {start}"),
+        );
     }
     if t.timezone.is_some() && t.cron.is_none() {
         e.push("trigger.timezone", "only applies to a cron schedule");
@@ -176,14 +176,14 @@ fn cron(
     match parsed.find_next_occurrence(&start, false) {
         Ok(next) => {
             let next = Timestamp::from_datetime(&next);
-            if let Some(exp) = expires_at {
-                if next >= exp {
-                    e.push(
-                        "trigger.cron",
-                        format!("first occurrence {next} is not before expires_at {exp}"),
-                    );
-                    return None;
-                }
+            if let Some(exp) = expires_at
+                && next >= exp
+            {
+                e.push(
+                    "trigger.cron",
+                    format!("first occurrence {next} is not before expires_at {exp}"),
+                );
+                return None;
             }
         }
         Err(err) => {
