@@ -532,7 +532,8 @@ fn original_path(path: &str, message: &str, limit_field: &str) -> String {
         }
     }
     if path == "trigger" {
-        return "task_definition_id".into();
+        // Only the time validator reports on the trigger as a whole (no schedule given).
+        return "time_interval".into();
     }
     path.to_owned()
 }
