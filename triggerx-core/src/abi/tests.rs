@@ -163,7 +163,7 @@ fn errors_carry_paths_and_reasons() {
         ),
         "{e:?}"
     );
-    assert!(e[1].contains("quote it"));
+    assert!(e[1].contains("quote integers as strings"));
     assert!(
         e[2].starts_with("action.args[1][0].to: \"0x12\" is not an address"),
         "{e:?}"
@@ -193,7 +193,7 @@ fn floats_and_lossy_integers_are_rejected() {
     let v = v.as_array().unwrap().clone();
     if v[0].as_u64().is_none() {
         let e = msgs(encode_call(&f, &v).unwrap_err());
-        assert!(e[0].contains("quote it"), "{e:?}");
+        assert!(e[0].contains("quote integers as strings"), "{e:?}");
     }
     assert!(encode_call(&f, &[json!(1.0)]).is_err());
     assert!(
