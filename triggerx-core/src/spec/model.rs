@@ -37,7 +37,7 @@ pub struct JobSpec {
 }
 
 /// An instant: RFC 3339 text, a TOML date-time, or integer seconds since the epoch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum TimeValue {
     /// Seconds since the Unix epoch.
@@ -49,13 +49,72 @@ pub enum TimeValue {
 }
 
 /// A duration: text such as `90s`, `5m`, `2h`, `30d`, `1h30m`, `250ms`, or integer seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum DurationValue {
     /// Whole seconds.
     Secs(u64),
     /// Humane text.
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for TimeValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TimeValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an RFC 3339 instant such as \"2030-01-01T00:00:00Z\", or integer seconds since the epoch")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<TimeValue, E> {
+                Ok(TimeValue::Secs(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<TimeValue, E> {
+                i64::try_from(v)
+                    .map(TimeValue::Secs)
+                    .map_err(|_| E::custom(format!("{v} seconds is out of range")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TimeValue, E> {
+                Ok(TimeValue::Text(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<TimeValue, A::Error> {
+                toml::value::Datetime::deserialize(serde::de::value::MapAccessDeserializer::new(
+                    map,
+                ))
+                .map(TimeValue::Toml)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DurationValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a duration such as \"90s\", \"5m\", \"2h\", \"30d\", or integer seconds",
+                )
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DurationValue, E> {
+                u64::try_from(v)
+                    .map(DurationValue::Secs)
+                    .map_err(|_| E::custom(format!("a duration cannot be negative, found {v}")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DurationValue, E> {
+                Ok(DurationValue::Secs(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DurationValue, E> {
+                Ok(DurationValue::Text(v.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The trigger: one flat table whose `kind` says which of the other fields apply.
