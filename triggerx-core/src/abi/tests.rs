@@ -337,3 +337,19 @@ fn signatures_display_and_reparse() {
             || encode_call(&parse_function("f(uint257)").unwrap(), &[json!(1)]).is_err()
     );
 }
+
+#[test]
+fn every_fixed_bytes_width_is_left_aligned_and_exact() {
+    for n in 1usize..=32 {
+        let f = parse_function(&format!("f(bytes{n})")).unwrap();
+        let arg = format!("0x{}", "ab".repeat(n));
+        let ours = encode_call(&f, &[json!(arg)]).unwrap();
+        let mut word = [0u8; 32];
+        word[..n].fill(0xab);
+        assert_eq!(&ours[4..], &word, "bytes{n}");
+        let dynv = DynSolValue::Tuple(vec![DynSolValue::FixedBytes(B256::from(word), n)]);
+        assert_eq!(&ours[4..], dynv.abi_encode_params().as_slice());
+        let short = format!("0x{}", "ab".repeat(n - 1));
+        assert!(encode_call(&f, &[json!(short)]).is_err(), "bytes{n} accepted {} bytes", n - 1);
+    }
+}
