@@ -19,8 +19,9 @@ use crate::{
 };
 
 /// What validation needs from outside the spec.
+///
+/// Construct it with [`ValidationContext::new`] or as a literal (`ValidationContext { now }`).
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct ValidationContext {
     /// The instant validation happens at: `expires_in` counts from it, `expires_at` and
     /// one-shot instants must lie after it, and it becomes the job's `created_at`.
