@@ -1,1 +1,694 @@
 //! A local anvil chain for tests: start, deploy, register and fund keepers, tear down on drop.
+//!
+//! [`Anvil::start`] spawns the anvil binary (found by [`find_anvil`]) on a free loopback port that
+//! anvil picks itself (`--port 0`, read back from its output), waits until it answers RPC, and
+//! kills it when dropped. [`Devnet::deploy`] deploys every TriggerX contract from anvil's first
+//! dev account and registers and funds N keepers with deterministic keys.
+
+use std::{
+    env,
+    io::{BufRead, BufReader, Read},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use alloy::{
+    network::{EthereumWallet, TransactionBuilder},
+    primitives::{Address, B256, U256, keccak256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::{TransactionReceipt, TransactionRequest},
+    signers::local::PrivateKeySigner,
+    transports::http::reqwest::Url,
+};
+
+use super::contracts::{
+    ArgsProbe, Counter, DemoToken, JobRegistry, KeeperRegistry, PriceFeed, TaskHub,
+};
+use crate::JobId;
+
+/// Errors from starting anvil or deploying the devnet.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DevnetError {
+    /// No anvil binary was found (`TRIGGERX_ANVIL`, `node_modules/.bin/anvil`, `PATH`).
+    #[error("anvil not found: set TRIGGERX_ANVIL or run scripts/setup.sh")]
+    AnvilNotFound,
+    /// Spawning anvil failed.
+    #[error("spawning {path}: {source}")]
+    Spawn {
+        /// The binary.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// anvil exited or did not become ready in time; `output` is the tail of its output.
+    #[error("anvil did not start: {reason}\n{output}")]
+    NotReady {
+        /// Why.
+        reason: String,
+        /// The last lines anvil printed.
+        output: String,
+    },
+    /// An RPC call, transaction or contract call failed.
+    #[error("{context}: {message}")]
+    Rpc {
+        /// What was being done.
+        context: String,
+        /// The error.
+        message: String,
+    },
+}
+
+impl DevnetError {
+    fn rpc(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        Self::Rpc {
+            context: context.into(),
+            message: err.to_string(),
+        }
+    }
+
+    /// Whether retrying may succeed (RPC hiccups; not a missing binary).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Rpc { .. } | Self::NotReady { .. })
+    }
+}
+
+/// Result of devnet operations.
+pub type DevnetResult<T> = Result<T, DevnetError>;
+
+/// Finds the anvil binary: env `TRIGGERX_ANVIL`, then `node_modules/.bin/anvil` in this repository
+/// (or in the current directory or one of its ancestors), then `anvil` on `PATH`.
+pub fn find_anvil() -> Option<PathBuf> {
+    if let Some(p) = env::var_os("TRIGGERX_ANVIL").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let bin = Path::new("node_modules").join(".bin").join("anvil");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(|r| r.join(&bin));
+    let from_cwd = env::current_dir()
+        .ok()
+        .into_iter()
+        .flat_map(|d| d.ancestors().map(|a| a.join(&bin)).collect::<Vec<_>>());
+    if let Some(p) = repo.into_iter().chain(from_cwd).find(|p| p.is_file()) {
+        return Some(p);
+    }
+    env::var_os("PATH").and_then(|paths| {
+        env::split_paths(&paths)
+            .map(|d| d.join("anvil"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// How to start anvil.
+#[derive(Debug, Clone)]
+pub struct AnvilOptions {
+    /// Seal a block every interval; `None` mines one block per transaction (automine).
+    pub block_time: Option<Duration>,
+    /// Number of funded dev accounts (anvil's mnemonic `test test … junk`).
+    pub accounts: u32,
+    /// Balance of each dev account, in ether.
+    pub balance_eth: u64,
+    /// Chain id.
+    pub chain_id: u64,
+    /// The binary; `None` uses [`find_anvil`].
+    pub binary: Option<PathBuf>,
+    /// How long to wait for anvil to answer RPC.
+    pub startup_timeout: Duration,
+    /// Further command-line arguments.
+    pub extra_args: Vec<String>,
+}
+
+impl Default for AnvilOptions {
+    fn default() -> Self {
+        Self {
+            block_time: None,
+            accounts: 10,
+            balance_eth: 10_000,
+            chain_id: 31_337,
+            binary: None,
+            startup_timeout: Duration::from_secs(20),
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+/// A running anvil on 127.0.0.1, killed on drop.
+#[derive(Debug)]
+pub struct Anvil {
+    child: Child,
+    port: u16,
+    chain_id: u64,
+    dev_signers: Vec<PrivateKeySigner>,
+    output: Arc<Mutex<Tail>>,
+}
+
+/// The last lines of anvil's output, for error messages.
+#[derive(Debug, Default)]
+struct Tail(Vec<String>);
+
+impl Tail {
+    const MAX: usize = 40;
+
+    fn push(&mut self, line: String) {
+        if self.0.len() == Self::MAX {
+            self.0.remove(0);
+        }
+        self.0.push(line);
+    }
+}
+
+fn tail_text(output: &Arc<Mutex<Tail>>) -> String {
+    output.lock().map(|t| t.0.join("\n")).unwrap_or_default()
+}
+
+/// What anvil's start-up banner told us.
+struct Banner {
+    port: u16,
+    keys: Vec<PrivateKeySigner>,
+}
+
+/// Reads anvil's stdout: the private keys and the listening port, then drains the rest.
+fn read_stdout(
+    stdout: impl Read,
+    output: Arc<Mutex<Tail>>,
+    ready: tokio::sync::oneshot::Sender<Banner>,
+) {
+    let mut ready = Some(ready);
+    let mut keys = Vec::new();
+    let mut in_keys = false;
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let trimmed = line.trim();
+        if ready.is_some() {
+            if trimmed.starts_with("Private Keys") {
+                in_keys = true;
+            } else if in_keys && trimmed.starts_with('(') {
+                let key = trimmed.split_whitespace().nth(1).unwrap_or_default();
+                if let Ok(signer) = key.parse::<PrivateKeySigner>() {
+                    keys.push(signer);
+                }
+            } else if in_keys && !trimmed.is_empty() && !trimmed.starts_with('=') {
+                in_keys = false;
+            }
+            if let Some(addr) = trimmed.strip_prefix("Listening on ") {
+                let port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+                if let (Some(port), Some(tx)) = (port, ready.take()) {
+                    let _ = tx.send(Banner {
+                        port,
+                        keys: std::mem::take(&mut keys),
+                    });
+                }
+            }
+        }
+        if let Ok(mut t) = output.lock() {
+            t.push(line);
+        }
+    }
+}
+
+impl Anvil {
+    /// Starts anvil on a free loopback port and waits until it answers RPC.
+    pub async fn start(options: AnvilOptions) -> DevnetResult<Self> {
+        let path = options
+            .binary
+            .clone()
+            .or_else(find_anvil)
+            .ok_or(DevnetError::AnvilNotFound)?;
+        let mut cmd = Command::new(&path);
+        cmd.args(["--host", "127.0.0.1", "--port", "0"])
+            .args(["--accounts", &options.accounts.to_string()])
+            .args(["--balance", &options.balance_eth.to_string()])
+            .args(["--chain-id", &options.chain_id.to_string()]);
+        if let Some(bt) = options.block_time {
+            cmd.args(["--block-time", &bt.as_secs_f64().to_string()]);
+        }
+        cmd.args(&options.extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|source| DevnetError::Spawn { path, source })?;
+
+        let output = Arc::new(Mutex::new(Tail::default()));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if let Some(stdout) = child.stdout.take() {
+            let out = Arc::clone(&output);
+            std::thread::spawn(move || read_stdout(stdout, out, tx));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            let out = Arc::clone(&output);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Ok(mut t) = out.lock() {
+                        t.push(line);
+                    }
+                }
+            });
+        }
+
+        // From here on, `anvil` owns the child and kills it on any early return.
+        let mut anvil = Self {
+            child,
+            port: 0,
+            chain_id: options.chain_id,
+            dev_signers: Vec::new(),
+            output,
+        };
+        let not_ready = |anvil: &Self, reason: &str| DevnetError::NotReady {
+            reason: reason.to_owned(),
+            output: tail_text(&anvil.output),
+        };
+        let banner = match tokio::time::timeout(options.startup_timeout, rx).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => return Err(not_ready(&anvil, "anvil exited before listening")),
+            Err(_) => return Err(not_ready(&anvil, "timed out waiting for anvil to listen")),
+        };
+        anvil.port = banner.port;
+        anvil.dev_signers = banner.keys;
+
+        let provider = anvil.provider()?;
+        let deadline = tokio::time::Instant::now() + options.startup_timeout;
+        loop {
+            match provider.get_chain_id().await {
+                Ok(id) if id == options.chain_id => break,
+                Ok(id) => {
+                    return Err(not_ready(
+                        &anvil,
+                        &format!("chain id {id}, expected {}", options.chain_id),
+                    ));
+                }
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(not_ready(&anvil, &format!("RPC not answering: {e}"))),
+            }
+        }
+        Ok(anvil)
+    }
+
+    /// The loopback port anvil listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The HTTP RPC endpoint, `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The WebSocket RPC endpoint, `ws://127.0.0.1:<port>`.
+    pub fn ws_endpoint(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// anvil's funded dev accounts, in order (account 0 first).
+    pub fn dev_signers(&self) -> &[PrivateKeySigner] {
+        &self.dev_signers
+    }
+
+    /// The last lines anvil printed.
+    pub fn output_tail(&self) -> String {
+        tail_text(&self.output)
+    }
+
+    fn url(&self) -> DevnetResult<Url> {
+        self.endpoint()
+            .parse()
+            .map_err(|e| DevnetError::rpc("anvil endpoint", e))
+    }
+
+    /// A read-only HTTP provider.
+    pub fn provider(&self) -> DevnetResult<DynProvider> {
+        Ok(ProviderBuilder::new().connect_http(self.url()?).erased())
+    }
+
+    /// An HTTP provider that signs and sends transactions with `signer` (see [`wallet_provider`]).
+    pub fn provider_with(&self, signer: &PrivateKeySigner) -> DevnetResult<DynProvider> {
+        Ok(wallet_provider(self.url()?, signer))
+    }
+}
+
+/// An HTTP provider that signs with `signer` and fills gas, chain id and nonce. The nonce is read
+/// from the node (pending) for every transaction, so a send that fails before broadcast (a revert
+/// found by gas estimation, as tests provoke on purpose) leaves no nonce gap behind.
+pub fn wallet_provider(url: Url, signer: &PrivateKeySigner) -> DynProvider {
+    ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
+        .wallet(EthereumWallet::from(signer.clone()))
+        .connect_http(url)
+        .erased()
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How to deploy the devnet.
+#[derive(Debug, Clone)]
+pub struct DevnetOptions {
+    /// Number of keepers to register.
+    pub keepers: usize,
+    /// Voting power of each keeper.
+    pub voting_power: U256,
+    /// Ether sent to each keeper for gas, in wei.
+    pub keeper_funding: U256,
+    /// The hub's flat fee per execution, in wei.
+    pub fee_per_execution: U256,
+    /// Decimals of the demo price feed.
+    pub price_decimals: u8,
+    /// The price feed's first answer.
+    pub initial_price: i64,
+}
+
+impl Default for DevnetOptions {
+    fn default() -> Self {
+        Self {
+            keepers: 3,
+            voting_power: U256::from(100u64),
+            keeper_funding: U256::from(100u64) * U256::from(10u64).pow(U256::from(18u64)),
+            fee_per_execution: U256::from(1_000_000_000_000u64),
+            price_decimals: 8,
+            initial_price: 2_000 * 100_000_000,
+        }
+    }
+}
+
+/// Addresses of the deployed contracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevnetAddresses {
+    /// `TaskHub`.
+    pub task_hub: Address,
+    /// `KeeperRegistry` (also the attestation contract).
+    pub keeper_registry: Address,
+    /// `JobRegistry`.
+    pub job_registry: Address,
+    /// Demo `Counter`.
+    pub counter: Address,
+    /// Demo `DemoToken`.
+    pub demo_token: Address,
+    /// Demo `PriceFeed`.
+    pub price_feed: Address,
+    /// Demo `ArgsProbe`.
+    pub args_probe: Address,
+}
+
+/// A registered, funded keeper.
+#[derive(Debug, Clone)]
+pub struct DevnetKeeper {
+    /// Its key.
+    pub signer: PrivateKeySigner,
+    /// Its voting power.
+    pub voting_power: U256,
+}
+
+impl DevnetKeeper {
+    /// Its address.
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+}
+
+/// The TriggerX contracts deployed on an [`Anvil`], with keepers registered.
+#[derive(Debug, Clone)]
+pub struct Devnet {
+    /// Chain id.
+    pub chain_id: u64,
+    /// HTTP RPC endpoint.
+    pub endpoint: String,
+    /// WebSocket RPC endpoint.
+    pub ws_endpoint: String,
+    /// Contract addresses.
+    pub addresses: DevnetAddresses,
+    /// The deployer: anvil dev account 0, owner of the registry and the price feed.
+    pub deployer: PrivateKeySigner,
+    /// The registered keepers, keys derived from `keccak256("triggerx.devnet.keeper" ‖ i)`.
+    pub keepers: Vec<DevnetKeeper>,
+    /// The other dev accounts (1, 2, …): job owners and users for tests.
+    pub users: Vec<PrivateKeySigner>,
+    /// A provider that sends as the deployer.
+    pub provider: DynProvider,
+    url: Url,
+}
+
+/// The deterministic key of devnet keeper `index`.
+pub fn keeper_key(index: usize) -> PrivateKeySigner {
+    let mut seed = b"triggerx.devnet.keeper".to_vec();
+    seed.extend_from_slice(&(index as u64).to_be_bytes());
+    let mut secret: B256 = keccak256(&seed);
+    // A valid secp256k1 scalar is overwhelmingly likely; re-hash in the negligible other case.
+    loop {
+        if let Ok(s) = PrivateKeySigner::from_bytes(&secret) {
+            return s;
+        }
+        secret = keccak256(secret);
+    }
+}
+
+async fn confirm(
+    what: &str,
+    pending: Result<
+        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+        alloy::contract::Error,
+    >,
+) -> DevnetResult<TransactionReceipt> {
+    let receipt = pending
+        .map_err(|e| DevnetError::rpc(what, e))?
+        .get_receipt()
+        .await
+        .map_err(|e| DevnetError::rpc(what, e))?;
+    if !receipt.status() {
+        return Err(DevnetError::rpc(
+            what,
+            format!("transaction {} reverted", receipt.transaction_hash),
+        ));
+    }
+    Ok(receipt)
+}
+
+impl Devnet {
+    /// Deploys every contract from anvil dev account 0, then registers `options.keepers` keepers
+    /// and funds each with `options.keeper_funding`. Transactions are sent with explicit nonces
+    /// so that each phase fits in one block also when anvil seals blocks on a timer.
+    pub async fn deploy(anvil: &Anvil, options: DevnetOptions) -> DevnetResult<Self> {
+        let mut dev = anvil.dev_signers().iter().cloned();
+        let deployer = dev
+            .next()
+            .ok_or_else(|| DevnetError::rpc("deploy", "anvil has no dev accounts"))?;
+        let users: Vec<_> = dev.collect();
+        let provider = anvil.provider_with(&deployer)?;
+        let from = deployer.address();
+        let mut nonce = provider
+            .get_transaction_count(from)
+            .await
+            .map_err(|e| DevnetError::rpc("deployer nonce", e))?;
+        // Phase 1: contracts. The hub's constructor needs the registries' addresses, which are
+        // the deployer's CREATE addresses for the nonces used.
+        let registry_addr = from.create(nonce);
+        let jobs_addr = from.create(nonce + 1);
+        let mut next = || {
+            nonce += 1;
+            nonce - 1
+        };
+        let p = &provider;
+        let sends = vec![
+            (
+                "deploy KeeperRegistry",
+                KeeperRegistry::deploy_builder(p).nonce(next()).send().await,
+            ),
+            (
+                "deploy JobRegistry",
+                JobRegistry::deploy_builder(p).nonce(next()).send().await,
+            ),
+            (
+                "deploy TaskHub",
+                TaskHub::deploy_builder(p, registry_addr, jobs_addr, options.fee_per_execution)
+                    .nonce(next())
+                    .send()
+                    .await,
+            ),
+            (
+                "deploy Counter",
+                Counter::deploy_builder(p).nonce(next()).send().await,
+            ),
+            (
+                "deploy DemoToken",
+                DemoToken::deploy_builder(p, "TriggerX Demo".into(), "TXD".into())
+                    .nonce(next())
+                    .send()
+                    .await,
+            ),
+            (
+                "deploy PriceFeed",
+                PriceFeed::deploy_builder(
+                    p,
+                    options.price_decimals,
+                    alloy::primitives::I256::try_from(options.initial_price)
+                        .map_err(|e| DevnetError::rpc("initial price", e))?,
+                )
+                .nonce(next())
+                .send()
+                .await,
+            ),
+            (
+                "deploy ArgsProbe",
+                ArgsProbe::deploy_builder(p).nonce(next()).send().await,
+            ),
+        ];
+        let mut deployed = Vec::with_capacity(sends.len());
+        for (what, pending) in sends {
+            let receipt = confirm(what, pending).await?;
+            deployed.push(
+                receipt
+                    .contract_address
+                    .ok_or_else(|| DevnetError::rpc(what, "receipt has no contract address"))?,
+            );
+        }
+        let addresses = DevnetAddresses {
+            keeper_registry: deployed[0],
+            job_registry: deployed[1],
+            task_hub: deployed[2],
+            counter: deployed[3],
+            demo_token: deployed[4],
+            price_feed: deployed[5],
+            args_probe: deployed[6],
+        };
+        if addresses.keeper_registry != registry_addr || addresses.job_registry != jobs_addr {
+            return Err(DevnetError::rpc(
+                "deploy",
+                "registries landed at unexpected addresses",
+            ));
+        }
+
+        // Phase 2: keepers.
+        let keepers: Vec<_> = (0..options.keepers)
+            .map(|i| DevnetKeeper {
+                signer: keeper_key(i),
+                voting_power: options.voting_power,
+            })
+            .collect();
+        let registry = KeeperRegistry::new(addresses.keeper_registry, p);
+        let mut pending = Vec::new();
+        for k in &keepers {
+            let add = registry
+                .addKeeper(k.address(), k.voting_power)
+                .nonce(next())
+                .send()
+                .await;
+            pending.push(("addKeeper", add));
+            let fund = TransactionRequest::default()
+                .with_to(k.address())
+                .with_value(options.keeper_funding)
+                .with_nonce(next());
+            let sent = p
+                .send_transaction(fund)
+                .await
+                .map_err(alloy::contract::Error::from);
+            pending.push(("fund keeper", sent));
+        }
+        for (what, tx) in pending {
+            confirm(what, tx).await?;
+        }
+
+        Ok(Self {
+            chain_id: anvil.chain_id(),
+            endpoint: anvil.endpoint(),
+            ws_endpoint: anvil.ws_endpoint(),
+            addresses,
+            deployer,
+            keepers,
+            users,
+            provider,
+            url: anvil.url()?,
+        })
+    }
+
+    /// An HTTP provider that signs and sends with `signer` (see [`wallet_provider`]).
+    pub fn provider_for(&self, signer: &PrivateKeySigner) -> DynProvider {
+        wallet_provider(self.url.clone(), signer)
+    }
+
+    /// The hub, called through `provider`.
+    pub fn task_hub(&self, provider: &DynProvider) -> TaskHub::TaskHubInstance<DynProvider> {
+        TaskHub::new(self.addresses.task_hub, provider.clone())
+    }
+
+    /// The keeper registry, called through `provider`.
+    pub fn keeper_registry(
+        &self,
+        provider: &DynProvider,
+    ) -> KeeperRegistry::KeeperRegistryInstance<DynProvider> {
+        KeeperRegistry::new(self.addresses.keeper_registry, provider.clone())
+    }
+
+    /// The job registry, called through `provider`.
+    pub fn job_registry(
+        &self,
+        provider: &DynProvider,
+    ) -> JobRegistry::JobRegistryInstance<DynProvider> {
+        JobRegistry::new(self.addresses.job_registry, provider.clone())
+    }
+
+    /// Creates a job owned by `owner` on the job registry; returns its id.
+    pub async fn create_job(
+        &self,
+        owner: &PrivateKeySigner,
+        target: Address,
+        expires_at: u64,
+    ) -> DevnetResult<JobId> {
+        self.create_job_with_spec(owner, target, expires_at, B256::ZERO)
+            .await
+    }
+
+    /// Creates a job owned by `owner` with a spec hash; returns its id.
+    pub async fn create_job_with_spec(
+        &self,
+        owner: &PrivateKeySigner,
+        target: Address,
+        expires_at: u64,
+        spec_hash: B256,
+    ) -> DevnetResult<JobId> {
+        let registry = self.job_registry(&self.provider_for(owner));
+        let receipt = confirm(
+            "createJob",
+            registry
+                .createJob(target, expires_at, spec_hash)
+                .send()
+                .await,
+        )
+        .await?;
+        let created = receipt
+            .decoded_log::<JobRegistry::JobCreated>()
+            .ok_or_else(|| DevnetError::rpc("createJob", "no JobCreated event"))?;
+        Ok(JobId(created.jobId))
+    }
+
+    /// Deposits `amount` wei, paid by the deployer, into `owner`'s hub balance.
+    pub async fn deposit(&self, owner: Address, amount: U256) -> DevnetResult<()> {
+        let hub = self.task_hub(&self.provider);
+        confirm("deposit", hub.deposit(owner).value(amount).send().await).await?;
+        Ok(())
+    }
+
+    /// The addresses of the keepers in strictly ascending order (the order verdict signatures
+    /// must be in).
+    pub fn sorted_keepers(&self) -> Vec<&DevnetKeeper> {
+        let mut k: Vec<_> = self.keepers.iter().collect();
+        k.sort_by_key(|k| k.address());
+        k
+    }
+}
