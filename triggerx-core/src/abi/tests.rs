@@ -350,6 +350,10 @@ fn every_fixed_bytes_width_is_left_aligned_and_exact() {
         let dynv = DynSolValue::Tuple(vec![DynSolValue::FixedBytes(B256::from(word), n)]);
         assert_eq!(&ours[4..], dynv.abi_encode_params().as_slice());
         let short = format!("0x{}", "ab".repeat(n - 1));
-        assert!(encode_call(&f, &[json!(short)]).is_err(), "bytes{n} accepted {} bytes", n - 1);
+        assert!(
+            encode_call(&f, &[json!(short)]).is_err(),
+            "bytes{n} accepted {} bytes",
+            n - 1
+        );
     }
 }
