@@ -308,6 +308,10 @@ impl Engine {
                 Err(e) if e.is_retryable() => {
                     tracing::debug!(nonce, hash = %signed.hash, error = %e, "send unconfirmed");
                 }
+                Err(chain::Error::NonceTooLow { .. }) if is_known(inner, signed.hash).await => {
+                    // A retried send of bytes the node had already accepted (and mined).
+                    slot.known = true;
+                }
                 Err(chain::Error::NonceTooLow { .. }) if tries < 3 => {
                     // Someone else used this nonce: it is settled on chain, take a newer one.
                     inner.nonces.confirm(nonce).await;
@@ -384,6 +388,22 @@ pub(crate) async fn send(inner: &Inner, raw: &[u8]) -> Result<(), chain::Error> 
         Ok(_) => Ok(()),
         Err(e) if matches!(e.root(), chain::Error::AlreadyKnown) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// Whether the node knows the transaction `hash` (pending or mined). Lookup failures count as
+/// known: the monitor then finds out by receipts and re-sends the same bytes if needed, which
+/// can never cost a second nonce.
+pub(crate) async fn is_known(inner: &Inner, hash: B256) -> bool {
+    match rpc(
+        &inner.config,
+        "eth_getTransactionByHash",
+        inner.client.transaction_by_hash(hash),
+    )
+    .await
+    {
+        Ok(found) => found.is_some(),
+        Err(_) => true,
     }
 }
 

@@ -4,4 +4,5 @@ mod common;
 mod faults;
 mod pipeline;
 mod replacement;
+mod restart;
 mod revert;

@@ -1,0 +1,89 @@
+//! A keeper restarted with transactions still in the pool continues after them: no nonce is
+//! reused, none is skipped, and the tasks already sent are not sent again.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::json;
+use triggerx_core::TaskId;
+use triggerx_keeper::performer::{Config, Engine, Error, Status};
+
+use crate::common::{Env, known_errors};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_resynchronises_from_the_pending_count() -> Result<()> {
+    let env = Env::start().await?;
+    let keeper = env.devnet.keepers[2].clone();
+    let start = env.nonce_latest(keeper.address()).await?;
+    let first: Vec<TaskId> = (0..10).map(|i| env.task(5_000 + i)).collect();
+    env.control("evm_setAutomine", json!([false])).await?;
+
+    // The first keeper process: sends ten tasks, then dies (its runtime and every background
+    // task with it) before any is mined.
+    let (client, signer, hub, job, action, tasks) = (
+        env.client()?,
+        keeper.signer.clone(),
+        env.hub(),
+        env.job,
+        env.action.clone(),
+        first.clone(),
+    );
+    let sent = tokio::task::spawn_blocking(move || -> Result<Vec<u64>> {
+        let rt = tokio::runtime::Runtime::new()?;
+        let nonces = rt.block_on(async move {
+            let engine = Engine::new(client, signer, Config::default()).await?;
+            let mut nonces = Vec::new();
+            for task in tasks {
+                nonces.push(engine.submit_task(hub, task, job, &action).await?.nonce);
+            }
+            anyhow::Ok(nonces)
+        })?;
+        drop(rt);
+        Ok(nonces)
+    })
+    .await??;
+    assert_eq!(sent, (start..start + 10).collect::<Vec<_>>());
+    assert_eq!(env.nonce_pending(keeper.address()).await?, start + 10);
+
+    // The restarted process: its nonces continue after the pool's, and the tasks the first
+    // one sent fail simulation against the pending block instead of being sent twice.
+    let config = Config::default().with_poll_interval(Duration::from_millis(50));
+    let engine = Engine::new(env.client()?, keeper.signer.clone(), config)
+        .await?
+        .with_known_errors(known_errors());
+    for task in &first {
+        match engine
+            .submit_task(env.hub(), *task, env.job, &env.action)
+            .await
+        {
+            Err(Error::Simulation { reason }) => {
+                assert!(
+                    reason.to_string().starts_with("TaskAlreadyExecuted("),
+                    "{reason}"
+                )
+            }
+            other => panic!("a task sent before the restart was sent again: {other:?}"),
+        }
+    }
+    let second: Vec<TaskId> = (0..5).map(|i| env.task(6_000 + i)).collect();
+    let mut pendings = Vec::new();
+    for task in &second {
+        pendings.push(
+            engine
+                .submit_task(env.hub(), *task, env.job, &env.action)
+                .await?,
+        );
+    }
+    let nonces: Vec<u64> = pendings.iter().map(|p| p.nonce).collect();
+    assert_eq!(nonces, (start + 10..start + 15).collect::<Vec<_>>());
+    env.control("evm_setAutomine", json!([true])).await?;
+    env.control("evm_mine", json!([])).await?;
+    for p in pendings {
+        assert_eq!(p.wait().await?.status, Status::Success);
+    }
+    assert_eq!(env.nonce_latest(keeper.address()).await?, start + 15);
+    assert_eq!(env.nonce_pending(keeper.address()).await?, start + 15);
+    let all: Vec<TaskId> = first.iter().chain(&second).copied().collect();
+    env.assert_each_executed_once(&all).await?;
+    Ok(())
+}
