@@ -27,6 +27,9 @@ use triggerx_core::{
     types::TaskStatus,
 };
 
+/// Opens a backend at a path.
+type Opener = dyn Fn(&Path) -> Box<dyn Store>;
+
 const BUDGET: Duration = Duration::from_millis(1500);
 const SINGLE_CAP: u64 = 20_000;
 const BATCH: u64 = 1000;
@@ -110,7 +113,7 @@ fn main() {
         synchronous: Synchronous::Normal,
         ..SqliteOptions::default()
     };
-    let backends: Vec<(&str, Box<dyn Fn(&Path) -> Box<dyn Store>>)> = vec![
+    let backends: Vec<(&str, Box<Opener>)> = vec![
         ("memory", Box::new(|_| Box::new(MemoryStore::new()))),
         (
             "sqlite",

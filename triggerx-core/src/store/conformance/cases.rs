@@ -119,7 +119,7 @@ pub fn job_crud(open: &Opener<'_>) {
     );
 
     // A batch with one taken id inserts nothing.
-    let fresh_jobs = [time_job(JobId::from_u64(8), address(1), 1), job.clone()];
+    let fresh_jobs = [time_job(JobId::from_u64(8), address(1), 1), job];
     assert_err!(store.insert_jobs(&fresh_jobs), Error::AlreadyExists { .. });
     assert_eq!(
         store.get_job(JobId::from_u64(8)).unwrap(),
@@ -380,7 +380,7 @@ pub fn task_idempotent_creation(open: &Opener<'_>) {
     let t1 = time_task(job, 100);
     let t2 = condition_task(job, 7);
     let outcomes = store
-        .create_tasks(&[t1.clone(), again.clone(), t2.clone(), t1.clone()])
+        .create_tasks(&[t1.clone(), again, t2.clone(), t1.clone()])
         .unwrap();
     assert_eq!(
         outcomes,
@@ -739,7 +739,7 @@ pub fn batch_atomicity(open: &Opener<'_>) {
         TaskStatus::Created,
         TaskUpdate::assign(address(4), T0),
     );
-    b.create_task(t.clone());
+    b.create_task(t);
     let outcome = store.commit(&b).unwrap();
     assert!(
         matches!(&outcome.outcomes[4], OpOutcome::Created(Created::Existing(x)) if x.status == TaskStatus::Assigned)
@@ -786,7 +786,7 @@ pub fn keepers(open: &Opener<'_>) {
     k3.points = "12.5".parse().unwrap();
     k3.last_checkin = Some(T0.add_millis(5));
     store.upsert_keeper(&k3).unwrap();
-    assert_eq!(store.get_keeper(k3.address).unwrap(), Some(k3.clone()));
+    assert_eq!(store.get_keeper(k3.address).unwrap(), Some(k3));
     assert_eq!(store.get_keeper(address(0xdead)).unwrap(), None);
     store.deregister_keeper(keeper(4).address).unwrap();
     assert_err!(

@@ -45,8 +45,11 @@ fn fresh(open: &Opener<'_>) -> (tempfile::TempDir, Box<dyn Store>) {
     (dir, store)
 }
 
+/// One conformance case.
+pub type Case = fn(&Opener<'_>);
+
 /// The cases every backend runs, by name.
-pub const CASES: &[(&str, fn(&Opener<'_>))] = &[
+pub const CASES: &[(&str, Case)] = &[
     ("job_crud", job_crud),
     ("job_listing", job_listing),
     ("job_status_cas", job_status_cas),

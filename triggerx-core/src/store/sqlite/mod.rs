@@ -51,6 +51,11 @@ pub struct SqliteOptions {
     pub synchronous: Synchronous,
     /// Read connections kept open for reuse. Default 4.
     pub max_readers: usize,
+    /// Page cache per connection, in KiB (`PRAGMA cache_size = -n`). Default 32 MiB.
+    pub cache_kib: u32,
+    /// Bytes of the file read through memory mapping (`PRAGMA mmap_size`); 0 turns it off.
+    /// Default 256 MiB.
+    pub mmap_bytes: u64,
 }
 
 impl Default for SqliteOptions {
@@ -59,6 +64,8 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             synchronous: Synchronous::Full,
             max_readers: 4,
+            cache_kib: 32 * 1024,
+            mmap_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -117,6 +124,7 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path).db()?;
         writer.busy_timeout(options.busy_timeout).db()?;
+        tune(&writer, &options)?;
         let mode: String = writer
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .db()?;
@@ -151,6 +159,7 @@ impl SqliteStore {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).db()?;
         conn.busy_timeout(self.options.busy_timeout).db()?;
+        tune(&conn, &self.options)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
@@ -197,6 +206,18 @@ impl SqliteStore {
     ) -> Result<Option<T>> {
         Ok(self.bodies(what, sql, vec![key])?.pop())
     }
+}
+
+/// Per-connection cache and memory-mapping settings.
+fn tune(conn: &Connection, options: &SqliteOptions) -> Result<()> {
+    conn.pragma_update(None, "cache_size", -i64::from(options.cache_kib))
+        .db()?;
+    let mmap = i64::try_from(options.mmap_bytes).unwrap_or(i64::MAX);
+    // `PRAGMA mmap_size` answers with the size it set.
+    let _: i64 = conn
+        .query_row(&format!("PRAGMA mmap_size = {mmap}"), [], |r| r.get(0))
+        .db()?;
+    Ok(())
 }
 
 fn blob(bytes: &[u8]) -> Value {
