@@ -551,6 +551,10 @@ pub fn validate(d: &CreateJobData, ctx: &ValidationContext) -> Result<Job, Valid
         Err(native) => {
             for mut fe in native.0 {
                 fe.path = original_path(&fe.path, &fe.message, limit_field);
+                fe.message = fe.message.replace(
+                    "(use trigger.where)",
+                    "(only indexed parameters can be filtered in the original format)",
+                );
                 // The conversion already explained this field.
                 if !e.0.iter().any(|x| x.path == fe.path) {
                     e.0.push(fe);
