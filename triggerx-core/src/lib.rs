@@ -14,6 +14,7 @@
 
 pub mod abi;
 pub mod clock;
+pub mod condition;
 #[cfg(feature = "chain")]
 pub mod chain;
 pub mod error;
@@ -21,6 +22,8 @@ pub mod ids;
 pub mod matching;
 pub mod spec;
 pub mod store;
+#[cfg(all(feature = "chain", feature = "test-utils"))]
+pub mod test_http;
 pub mod schedule;
 pub mod time;
 pub mod types;

@@ -89,11 +89,17 @@ struct Run {
     secs: f64,
 }
 
-/// Phase of job i: spread N jobs evenly over one period, starting 2 s from now.
+/// Phase of job i: spread N jobs evenly over one period starting at `t0`.
 fn start_of(i: u64, n: u64, t0: Timestamp) -> Timestamp {
     let period_us = PERIOD_SECS * 1_000_000;
     let offset_ms = (i * period_us / n) / 1000;
-    t0.add_millis(2000 + offset_ms as i64)
+    t0.add_millis(offset_ms as i64)
+}
+
+/// When the first job is due: far enough ahead that loading all jobs finishes first
+/// (generously 10 µs per job, plus 2 s).
+fn first_due(n: u64) -> Timestamp {
+    Timestamp::now().add_millis(2000 + (n / 100) as i64)
 }
 
 fn engine_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
@@ -102,7 +108,7 @@ fn engine_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let before = rss_bytes();
     let mut engine = TimeEngine::new(store, Config::default());
-    let t0 = Timestamp::now();
+    let t0 = first_due(n);
     for i in 0..n {
         engine
             .upsert_job(&job(i, start_of(i, n, t0), &function, &calldata))
@@ -112,10 +118,12 @@ fn engine_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
     let (dispatcher, mut rx) = ChannelDispatcher::new(65_536);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (service, _handle) = TimeService::new(engine, clock, Arc::new(dispatcher));
-    let end = t0.add_millis(2000 + secs as i64 * 1000);
+    assert!(Timestamp::now() < t0, "loading took longer than the head start");
+    let end = t0.add_millis(secs as i64 * 1000);
+    let run_for = (end.as_millis() - Timestamp::now().as_millis()) as u64 + 200;
     rt.block_on(async move {
         let run = tokio::spawn(service.run(async move {
-            tokio::time::sleep(Duration::from_millis(2000 + secs * 1000 + 200)).await;
+            tokio::time::sleep(Duration::from_millis(run_for)).await;
         }));
         let mut jitter_us = Vec::new();
         while let Some(task) = rx.recv().await {
@@ -148,9 +156,9 @@ fn engine_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
 /// The naive approach: one tokio task per job sleeping until each due instant.
 fn task_per_job_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
     let before = rss_bytes();
-    let t0 = Timestamp::now();
+    let t0 = first_due(n);
     let (tx, mut rx) = mpsc::channel::<(Timestamp, i64)>(65_536);
-    let end = t0.add_millis(2000 + secs as i64 * 1000);
+    let end = t0.add_millis(secs as i64 * 1000);
     let handles: Vec<_> = rt.block_on(async {
         (0..n)
             .map(|i| {

@@ -5,10 +5,13 @@
 //!   policies, expiry, and a persisted per-job cursor so a restart misses and repeats nothing.
 //! - [`event`]: the event engine — one block follower per chain, one `eth_getLogs` per new
 //!   block range for all jobs, confirmations, reorg handling, a persisted cursor.
+//! - [`condition`]: the condition engine — fixed sampling grid, one fetch per source per
+//!   round, exact comparison, edge or level with cooldown.
 //! - [`dispatch`]: the interface the engines hand new tasks to.
 //!
 //! This crate depends on `triggerx-core` only and never on `triggerx-keeper` (DESIGN §2).
 
+pub mod condition;
 pub mod dispatch;
 pub mod error;
 pub mod event;
