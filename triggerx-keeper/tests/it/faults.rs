@@ -47,23 +47,36 @@ fn anvil_addr(env: &Env) -> Result<SocketAddr> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_and_delayed_responses_and_a_paused_chain() -> Result<()> {
+    scenario(4, 0.15, 0).await
+}
+
+/// Without client-side retries every fault reaches the engine itself: sends that time out
+/// are followed by hash and receipt, never re-signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_reach_the_engine_when_the_client_does_not_retry() -> Result<()> {
+    scenario(1, 0.25, 10_000).await
+}
+
+/// `rounds` failover rounds, `share` of responses dropped and as many delayed; task ids from
+/// `first_task`.
+async fn scenario(rounds: u32, share: f64, first_task: u64) -> Result<()> {
     let env = Env::start().await?;
     let keeper = env.devnet.keepers[0].clone();
     // Two endpoints to the same node: a faulty one first, and one that goes down and up.
     let faulty = FaultProxy::start(
         anvil_addr(&env)?,
         FaultConfig {
-            drop_share: 0.15,
-            delay_share: 0.15,
+            drop_share: share,
+            delay_share: share,
             delay: Duration::from_millis(1500),
-            seed: 7,
+            seed: fault_seed(),
         },
     )
     .await?;
     let flaky = FaultProxy::start(anvil_addr(&env)?, FaultConfig::default()).await?;
     let failover = FailoverConfig::default()
         .with_attempt_timeout(Duration::from_millis(700))
-        .with_rounds(4);
+        .with_rounds(rounds);
     let client: Arc<dyn ChainClient> = Arc::new(FailoverClient::http(
         &[faulty.url(), flaky.url()],
         failover,
@@ -79,7 +92,7 @@ async fn dropped_and_delayed_responses_and_a_paused_chain() -> Result<()> {
         .with_known_errors(known_errors());
     let start = env.nonce_latest(keeper.address()).await?;
 
-    let tasks: Vec<TaskId> = (0..60).map(|i| env.task(1_000 + i)).collect();
+    let tasks: Vec<TaskId> = (0..60).map(|i| env.task(first_task + i)).collect();
     let mut handles = Vec::new();
     for (i, task) in tasks.iter().enumerate() {
         if i == 20 {
