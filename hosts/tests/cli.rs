@@ -134,3 +134,101 @@ fn help_explains_itself() {
     assert!(out.contains("CreateJobData"), "{out}");
     assert!(out.contains("--json"), "{out}");
 }
+
+#[test]
+fn next_lists_fire_instants_in_utc_and_the_job_zone() {
+    let interval = example("interval.toml");
+    let (code, out, err) = run(&[
+        "job",
+        "next",
+        interval.to_str().unwrap(),
+        "--from",
+        "2026-12-03T10:00:00Z",
+        "--count",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec![
+            "2026-12-03T10:05:00Z",
+            "2026-12-03T10:10:00Z",
+            "2026-12-03T10:15:00Z"
+        ]
+    );
+    // Across the fall-back change: 09:30 Berlin is 07:30 UTC in summer time, 08:30 in winter.
+    let cron = example("cron-berlin.toml");
+    let (code, out, err) = run(&[
+        "job",
+        "next",
+        cron.to_str().unwrap(),
+        "--from",
+        "2026-10-22T00:00:00Z",
+        "--count",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].starts_with("2026-10-22T07:30:00Z  2026-10-22 09:30:00 CEST"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("2026-10-23T07:30:00Z  2026-10-23 09:30:00 CEST"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("2026-10-26T08:30:00Z  2026-10-26 09:30:00 CET"),
+        "{out}"
+    );
+}
+
+#[test]
+fn next_refuses_non_time_jobs_and_bad_instants() {
+    let event = example("event-transfer.toml");
+    let (code, _, err) = run(&["job", "next", event.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("time jobs only"), "{err}");
+    let interval = example("interval.toml");
+    let (code, _, err) = run(&[
+        "job",
+        "next",
+        interval.to_str().unwrap(),
+        "--from",
+        "yesterday",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("RFC 3339"), "{err}");
+}
+
+#[test]
+fn explain_says_what_each_kind_watches() {
+    let (code, out, err) = run(&[
+        "job",
+        "explain",
+        example("event-transfer.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("topic0 (the event selector) must be 0xddf252ad"),
+        "{out}"
+    );
+    assert!(out.contains("topic2 (indexed parameter \"to\")"), "{out}");
+    assert!(out.contains("confirmation(s)"), "{out}");
+    let (code, out, _) = run(&[
+        "job",
+        "explain",
+        example("condition-http.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("HTTP GET of"), "{out}");
+    assert!(out.contains("compared exactly as a decimal"), "{out}");
+    let (code, out, _) = run(&[
+        "job",
+        "explain",
+        example("cron-berlin.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Next fires:"), "{out}");
+}

@@ -233,7 +233,8 @@ mod tests {
         let t1 = Occurrence::Time { job, due: Timestamp::from_secs(100) };
         let t2 = Occurrence::Time { job, due: Timestamp::from_secs(101) };
         let c = Occurrence::Condition { job, round: 100_000 };
-        assert_eq!(t1.id(), t1.clone().id());
+        let same = Occurrence::Time { job, due: Timestamp::from_secs(100) };
+        assert_eq!(t1.id(), same.id());
         assert_ne!(t1.id(), t2.id());
         assert_ne!(t1.id(), c.id());
         assert_ne!(t1.task_id().0, t1.id().0);

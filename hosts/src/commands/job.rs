@@ -26,6 +26,33 @@ pub(crate) enum JobCommand {
     /// any spec is invalid (every problem is printed as `<file>: <path>: <reason>`), and 2 for
     /// unreadable files or an unsupported file type.
     Validate(ValidateArgs),
+    /// Print the next fire instants of a time job, in UTC and in the job's time zone, without
+    /// running anything (the same schedule code the engine uses).
+    Next(NextArgs),
+    /// Say in plain words what a job watches, when it fires, and what it does.
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `triggerx job next`.
+#[derive(Debug, Args)]
+pub(crate) struct NextArgs {
+    /// A spec file (.json or .toml) holding a time job.
+    #[arg(value_name = "SPEC")]
+    file: PathBuf,
+    /// Count from this RFC 3339 instant (default: now). The job is validated as if created then.
+    #[arg(long, value_name = "RFC3339")]
+    from: Option<Timestamp>,
+    /// How many instants to print.
+    #[arg(long, default_value_t = 10)]
+    count: usize,
+}
+
+/// Arguments of `triggerx job explain`.
+#[derive(Debug, Args)]
+pub(crate) struct ExplainArgs {
+    /// A spec file (.json or .toml).
+    #[arg(value_name = "SPEC")]
+    file: PathBuf,
 }
 
 /// Arguments of `triggerx job validate`.
@@ -43,7 +70,89 @@ pub(crate) struct ValidateArgs {
 pub(crate) fn run(cmd: JobCommand) -> ExitCode {
     match cmd {
         JobCommand::Validate(args) => validate(&args),
+        JobCommand::Next(args) => next(&args),
+        JobCommand::Explain(args) => explain(&args),
     }
+}
+
+/// Validates one file for `next`/`explain`, printing errors the way `validate` does.
+fn load_one(file: &Path, ctx: &ValidationContext) -> Result<Vec<Job>, ExitCode> {
+    let mut err = std::io::stderr().lock();
+    match spec::validate_file(file, ctx) {
+        Ok(jobs) => Ok(jobs),
+        Err(FileError::Invalid(errors)) => {
+            for e in &errors.0 {
+                let path = if e.path.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", e.path)
+                };
+                let _ = writeln!(err, "{}: {path}{}", file.display(), e.message);
+            }
+            Err(ExitCode::from(EXIT_INVALID))
+        }
+        Err(other) => {
+            let _ = writeln!(err, "{}: {other}", file.display());
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+fn next(args: &NextArgs) -> ExitCode {
+    let from = args
+        .from
+        .unwrap_or_else(|| Timestamp::from_secs(Timestamp::now().as_secs()));
+    let jobs = match load_one(&args.file, &ValidationContext::new(from)) {
+        Ok(jobs) => jobs,
+        Err(code) => return code,
+    };
+    let mut out = std::io::stdout().lock();
+    for job in &jobs {
+        let Trigger::Time(t) = &job.trigger else {
+            eprintln!(
+                "{}: trigger: job {} is a {} job; `job next` lists time jobs only (try `job explain`)",
+                args.file.display(),
+                job.id,
+                job.kind().as_str()
+            );
+            return ExitCode::from(EXIT_INVALID);
+        };
+        match super::explain::next_fires(job, t, from, args.count) {
+            Ok(fires) => {
+                if jobs.len() > 1 {
+                    let _ = writeln!(out, "job {} ({}):", job.id, job.title);
+                }
+                let _ = write!(out, "{}", super::explain::format_fires(t, &fires));
+                if fires.len() < args.count {
+                    let _ = writeln!(
+                        out,
+                        "(no further instants{})",
+                        job.expires_at
+                            .map(|e| format!(" before expiry at {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("{}: trigger: {e}", args.file.display());
+                return ExitCode::from(EXIT_INVALID);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn explain(args: &ExplainArgs) -> ExitCode {
+    let now = Timestamp::from_secs(Timestamp::now().as_secs());
+    let jobs = match load_one(&args.file, &ValidationContext::new(now)) {
+        Ok(jobs) => jobs,
+        Err(code) => return code,
+    };
+    let mut out = std::io::stdout().lock();
+    for job in &jobs {
+        let _ = writeln!(out, "{}", super::explain::explain(job, now));
+    }
+    ExitCode::SUCCESS
 }
 
 fn validate(args: &ValidateArgs) -> ExitCode {

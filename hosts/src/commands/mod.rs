@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod explain;
 pub(crate) mod job;
 
 /// Exit code for a run that found problems in its input (invalid job specs).

@@ -88,11 +88,11 @@ impl JobStatus {
 
     /// Whether a job may move from `self` to `next`.
     pub const fn can_become(self, next: Self) -> bool {
-        match (self, next) {
-            (Self::Active, Self::Paused | Self::Completed | Self::Expired | Self::Deleted) => true,
-            (Self::Paused, Self::Active | Self::Expired | Self::Deleted) => true,
-            (Self::Completed | Self::Expired, Self::Deleted) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (Self::Active, Self::Paused | Self::Completed | Self::Expired | Self::Deleted)
+                | (Self::Paused, Self::Active | Self::Expired | Self::Deleted)
+                | (Self::Completed | Self::Expired, Self::Deleted)
+        )
     }
 }
