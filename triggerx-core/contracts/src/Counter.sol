@@ -28,6 +28,13 @@ contract Counter {
         revert AlwaysFails();
     }
 
+    /// @notice Consumes all the gas it is given (INVALID opcode): a target that starves, for tests.
+    function exhaust() external pure {
+        assembly {
+            invalid()
+        }
+    }
+
     function _add(uint256 by) private {
         uint256 newCount = count + by;
         count = newCount;

@@ -336,3 +336,109 @@ async fn failing_target_consumes_the_task_with_success_false() -> TestResult {
     assert_eq!(counter.count().call().await?, U256::ZERO);
     Ok(())
 }
+
+#[tokio::test]
+async fn starving_the_target_call_is_refused_not_consumed() -> TestResult {
+    let (_anvil, net) = devnet(1).await;
+    let (owner, job) = counter_job(&net).await;
+    let hub = net.task_hub(&net.provider_for(&net.keepers[0].signer));
+    let burn: Bytes = Counter::exhaustCall {}.abi_encode().into();
+    let gas_limit = U256::from(1_000_000u64);
+    let c = net.addresses.counter;
+
+    // The keeper's transaction carries far less gas than the job's limit: the call gets only
+    // 63/64 of what is left, burns it, and the hub refuses rather than consume the task.
+    let e: TaskHub::InsufficientGas = revert(
+        hub.execute(
+            task("starve"),
+            job.0,
+            c,
+            U256::ZERO,
+            burn.clone(),
+            gas_limit,
+        )
+        .gas(400_000)
+        .call()
+        .await,
+    );
+    assert_eq!(e.gasLimit, gas_limit);
+    let pending = hub
+        .execute(
+            task("starve"),
+            job.0,
+            c,
+            U256::ZERO,
+            burn.clone(),
+            gas_limit,
+        )
+        .gas(400_000)
+        .send()
+        .await?;
+    let r = pending.get_receipt().await?;
+    assert!(!r.status(), "a starved call must revert the execution");
+    assert!(!hub.executed(task("starve")).call().await?);
+
+    // With enough gas, the same call fails inside: consumed, success = false, owner charged
+    // for the whole limit it burned.
+    let before = hub.balanceOf(owner.address()).call().await?;
+    let r = receipt(
+        hub.execute(task("starve"), job.0, c, U256::ZERO, burn, gas_limit)
+            .gas(1_300_000)
+            .send()
+            .await,
+    )
+    .await;
+    let ev = r
+        .decoded_log::<TaskHub::TaskExecuted>()
+        .expect("TaskExecuted")
+        .data;
+    assert!(!ev.success);
+    assert!(ev.gasUsed > gas_limit);
+    assert_eq!(
+        before - hub.balanceOf(owner.address()).call().await?,
+        ev.charged
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn reentering_the_hub_from_the_target_fails_the_call() -> TestResult {
+    let (_anvil, net) = devnet(1).await;
+    let owner = net.users[0].clone();
+    let now = chain_now(&net.provider).await;
+    // A job whose target is the hub itself: the forwarded call re-enters it.
+    let job = net
+        .create_job(&owner, net.addresses.task_hub, now + 3600)
+        .await?;
+    net.deposit(owner.address(), U256::from(ETHER)).await?;
+    let hub = net.task_hub(&net.provider_for(&net.keepers[0].signer));
+    for (name, data) in [
+        (
+            "withdraw",
+            Bytes::from(TaskHub::withdrawCall { amount: U256::ZERO }.abi_encode()),
+        ),
+        ("claim", Bytes::from(TaskHub::claimCall {}.abi_encode())),
+    ] {
+        let r = receipt(
+            hub.execute(
+                task(name),
+                job.0,
+                net.addresses.task_hub,
+                U256::ZERO,
+                data,
+                U256::from(GAS_LIMIT),
+            )
+            .send()
+            .await,
+        )
+        .await;
+        let ev = r
+            .decoded_log::<TaskHub::TaskExecuted>()
+            .expect("TaskExecuted")
+            .data;
+        assert!(!ev.success, "re-entering {name} must fail");
+        assert!(r.decoded_log::<TaskHub::Withdrawn>().is_none());
+        assert!(r.decoded_log::<TaskHub::Claimed>().is_none());
+    }
+    Ok(())
+}
