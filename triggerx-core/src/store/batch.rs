@@ -505,3 +505,85 @@ pub(crate) fn transitioned(old: &Task, expected: TaskStatus, update: &TaskUpdate
 pub(crate) fn one(op: WriteOp) -> WriteBatch {
     WriteBatch::from(vec![op])
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy_primitives::Address;
+
+    use super::*;
+    use crate::{JobId, ids::Occurrence, store::Page, types::Evidence};
+
+    fn task() -> Task {
+        let due = Timestamp::from_secs(5);
+        Task::new(
+            Occurrence::Time {
+                job: JobId::from_u64(1),
+                due,
+            },
+            Evidence::Time { due },
+            due,
+        )
+    }
+
+    #[test]
+    fn assignment_counts_attempts_and_keeps_unset_fields() {
+        let t = task();
+        let k = Address::repeat_byte(1);
+        let a = transitioned(
+            &t,
+            TaskStatus::Created,
+            &TaskUpdate::assign(k, Timestamp::EPOCH),
+        )
+        .unwrap();
+        assert_eq!((a.attempts, a.performer), (1, Some(k)));
+        let b = transitioned(
+            &a,
+            TaskStatus::Assigned,
+            &TaskUpdate::assign(k, Timestamp::EPOCH),
+        )
+        .unwrap();
+        assert_eq!(b.attempts, 2);
+        let f = transitioned(
+            &b,
+            TaskStatus::Assigned,
+            &TaskUpdate::new(TaskStatus::Failed, Timestamp::EPOCH).with_error("x"),
+        )
+        .unwrap();
+        assert_eq!(
+            (f.performer, f.attempts, f.error.as_deref()),
+            (Some(k), 2, Some("x"))
+        );
+        assert!(matches!(
+            transitioned(
+                &t,
+                TaskStatus::Assigned,
+                &TaskUpdate::assign(k, Timestamp::EPOCH)
+            ),
+            Err(Error::Conflict { .. })
+        ));
+    }
+
+    #[test]
+    fn overfetch_decides_the_next_cursor() {
+        let ids = |n: u64| -> Vec<TaskId> {
+            (0..n)
+                .map(|i| TaskId(alloy_primitives::B256::with_last_byte(i as u8)))
+                .collect()
+        };
+        #[derive(Clone, Debug)]
+        struct K(TaskId);
+        impl crate::store::Keyed for K {
+            type Key = TaskId;
+            fn key(&self) -> TaskId {
+                self.0
+            }
+        }
+        let page = Page::from_overfetch(ids(4).into_iter().map(K).collect(), Some(3));
+        assert_eq!(page.items.len(), 3);
+        assert_eq!(page.next, Some(page.items[2].0));
+        let last = Page::from_overfetch(ids(3).into_iter().map(K).collect(), Some(3));
+        assert_eq!(last.next, None);
+        let all = Page::from_overfetch(ids(9).into_iter().map(K).collect(), None);
+        assert_eq!((all.items.len(), all.next), (9, None));
+    }
+}

@@ -342,6 +342,43 @@ pub fn job_status_cas(open: &Opener<'_>) {
     resumed.updated_at = T0.add_millis(3);
     store.replace_job(&resumed, edited.updated_at).unwrap();
     assert_eq!(by_status(JobStatus::Active).len(), 1);
+
+    // An edit that changes indexed fields (owner, action chain) moves the job in every index.
+    let mut moved = resumed.clone();
+    moved.owner = address(2);
+    moved.action.chain_id = 8453;
+    moved.updated_at = T0.add_millis(4);
+    store.replace_job(&moved, resumed.updated_at).unwrap();
+    let list = |f: JobFilter| store.list_jobs(&f).unwrap().items;
+    assert_eq!(
+        list(JobFilter {
+            owner: Some(address(2)),
+            ..JobFilter::default()
+        }),
+        [moved.clone()]
+    );
+    assert!(
+        list(JobFilter {
+            owner: Some(address(1)),
+            ..JobFilter::default()
+        })
+        .is_empty()
+    );
+    assert_eq!(
+        list(JobFilter {
+            chain_id: Some(8453),
+            ..JobFilter::default()
+        }),
+        [moved.clone()]
+    );
+    assert_eq!(
+        list(JobFilter {
+            chain_id: Some(1),
+            ..JobFilter::default()
+        }),
+        [moved],
+        "trigger chain"
+    );
     let missing = time_job(JobId::from_u64(5), address(1), 1);
     assert_err!(store.replace_job(&missing, T0), Error::NotFound { .. });
 }
