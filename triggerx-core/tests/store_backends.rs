@@ -112,6 +112,54 @@ mod sqlite {
     }
 }
 
+#[cfg(feature = "sqlite")]
+mod sqlite_shared_file {
+    use std::{sync::Arc, thread};
+
+    use triggerx_core::{
+        JobId,
+        store::{
+            Store, TaskFilter, TaskStore,
+            conformance::{fixtures::time_task, retrying},
+            sqlite::SqliteStore,
+        },
+    };
+
+    /// Two stores (two writer connections, as two scheduler processes would have) on one file,
+    /// creating overlapping occurrences at once: still one row per occurrence.
+    #[test]
+    fn two_stores_on_one_file_create_each_task_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.db");
+        let a: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+        let b: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+        let job = JobId::from_u64(3);
+        let handles: Vec<_> = [a.clone(), b, a.clone(), a.clone()]
+            .into_iter()
+            .enumerate()
+            .map(|(n, store)| {
+                thread::spawn(move || {
+                    let mut inserted = 0;
+                    for due in (n as i64 * 50)..(n as i64 * 50 + 150) {
+                        let task = time_task(job, due);
+                        let created = retrying(|| store.create_task(&task)).expect("create");
+                        inserted += usize::from(created.is_inserted());
+                    }
+                    inserted
+                })
+            })
+            .collect();
+        let inserted: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        let distinct = 3 * 50 + 150;
+        assert_eq!(inserted, distinct);
+        let rows = a.list_tasks(&TaskFilter {
+            job_id: Some(job),
+            ..TaskFilter::default()
+        });
+        assert_eq!(rows.unwrap().items.len(), distinct);
+    }
+}
+
 #[cfg(feature = "redb")]
 mod redb {
     use triggerx_core::{
