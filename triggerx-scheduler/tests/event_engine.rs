@@ -181,7 +181,10 @@ async fn fires_once_per_matching_log_after_confirmations() {
     env.mint(alice(), 50).await; // below the decoded-field condition: no match
     let early = engine.poll().await.unwrap();
     let head = env.client.block_number().await.unwrap();
-    assert!(early.is_empty(), "not confirmed yet: head {head}, mint block {block}: {early:?}");
+    assert!(
+        early.is_empty(),
+        "not confirmed yet: head {head}, mint block {block}: {early:?}"
+    );
     // The first mint's block has 2 blocks on top after the other two mints; one more makes 3.
     env.mine(1).await;
     let tasks = engine.poll().await.unwrap();
@@ -343,4 +346,44 @@ async fn many_jobs_cost_two_calls_per_new_block() {
         2,
         "head + one getLogs for 200 jobs"
     );
+}
+
+#[tokio::test]
+async fn service_polls_on_new_heads_over_websocket() {
+    use std::time::Duration;
+
+    use triggerx_scheduler::{
+        dispatch::ChannelDispatcher,
+        event::{heads, service::EventService},
+    };
+
+    let env = env().await;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    store
+        .insert_job(&transfer_job(1, env.token(), alice(), 0, None))
+        .unwrap();
+    let engine = env.engine(&store);
+    let (dispatcher, mut tasks) = ChannelDispatcher::new(16);
+    // With an hour between polls, only a new-heads notification can deliver the task promptly.
+    let (service, _handle) =
+        EventService::new(engine, Arc::new(dispatcher), Duration::from_secs(3600));
+    let (heads, _sub) = heads::subscribe(&env.devnet.ws_endpoint)
+        .await
+        .expect("ws subscription");
+    let service = service.with_new_heads(heads);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(service.run(async move {
+        let _ = stop_rx.await;
+    }));
+    // Let the first poll settle at the current head.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let block = env.mint(alice(), 9).await;
+    let task = tokio::time::timeout(Duration::from_secs(20), tasks.recv())
+        .await
+        .expect("a new head triggers a poll")
+        .expect("dispatcher open");
+    assert_eq!(block_of(&task), block);
+    stop_tx.send(()).unwrap();
+    let engine = run.await.unwrap().unwrap();
+    assert_eq!(engine.stats().fired, 1);
 }

@@ -27,6 +27,7 @@
 //! blocks costs three (head, the header at the last seen height, logs) — independent of the
 //! number of jobs.
 
+pub mod heads;
 pub(crate) mod index;
 pub mod service;
 

@@ -33,6 +33,7 @@ pub struct EventService {
     dispatcher: Arc<dyn Dispatcher>,
     commands: mpsc::Receiver<Command>,
     poll_interval: Duration,
+    heads: Option<mpsc::Receiver<u64>>,
 }
 
 impl EventService {
@@ -49,9 +50,17 @@ impl EventService {
                 dispatcher,
                 commands: rx,
                 poll_interval,
+                heads: None,
             },
             Handle(tx),
         )
+    }
+
+    /// Also polls as soon as a new head is announced on `heads` (see
+    /// [`heads::subscribe`](super::heads::subscribe)); the interval remains the fallback.
+    pub fn with_new_heads(mut self, heads: mpsc::Receiver<u64>) -> Self {
+        self.heads = Some(heads);
+        self
     }
 
     /// Runs until `shutdown` completes. Non-retryable errors end the run.
@@ -80,6 +89,14 @@ impl EventService {
                 tokio::select! {
                     () = &mut shutdown => return Ok(self.engine),
                     () = &mut sleep => break,
+                    head = next_head(&mut self.heads) => {
+                        if head.is_none() {
+                            tracing::warn!(chain = self.engine.chain_id(), "new-heads subscription ended; polling only");
+                            self.heads = None;
+                            continue;
+                        }
+                        break;
+                    }
                     cmd = self.commands.recv() => match cmd {
                         Some(Command::Upsert(job)) => self.engine.upsert_job(&job)?,
                         Some(Command::Remove(id)) => self.engine.remove_job(id),
@@ -91,5 +108,13 @@ impl EventService {
                 }
             }
         }
+    }
+}
+
+/// The next announced head, or never when there is no subscription.
+async fn next_head(heads: &mut Option<mpsc::Receiver<u64>>) -> Option<u64> {
+    match heads {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
