@@ -230,8 +230,10 @@ async fn devnet_deploys_under_interval_mining() -> TestResult {
     )
     .await?;
     let end = net.provider.get_block_number().await?;
-    // Two phases (contracts, then keepers), each sent in one go.
-    assert!(end - start <= 4, "deploy took {} blocks", end - start);
+    // Two phases (contracts, then keepers), each sent in one go: a handful of blocks, where
+    // one transaction per block would take 7 + 2 * 4 = 15 (slack for a phase straddling a
+    // block boundary on a loaded machine).
+    assert!(end - start <= 6, "deploy took {} blocks", end - start);
     let registry = net.keeper_registry(&net.provider);
     assert_eq!(registry.keeperCount().call().await?, U256::from(4));
     for k in &net.keepers {
