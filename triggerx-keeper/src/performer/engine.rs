@@ -91,7 +91,7 @@ pub struct Stats {
     pub replacements: u64,
     /// Same-bytes re-sends after a timeout, dropped response or unknown hash.
     pub rebroadcasts: u64,
-    /// Gap fillers sent.
+    /// Gap fillers accepted by the node (or sent without an answer).
     pub gap_fills: u64,
     /// Resynchronisations after "nonce too low".
     pub resyncs: u64,
@@ -441,7 +441,6 @@ pub(crate) async fn fill_gaps(inner: &Arc<Inner>, below: u64) {
 pub(crate) fn spawn_filler(inner: Arc<Inner>, nonce: u64) {
     tokio::spawn(async move {
         inner.nonces.claim(nonce).await;
-        inner.counters.gap_fills.fetch_add(1, Ordering::Relaxed);
         let request = TransactionRequest::default()
             .with_from(inner.address)
             .with_to(inner.address)
@@ -463,9 +462,15 @@ pub(crate) fn spawn_filler(inner: Arc<Inner>, nonce: u64) {
         let mut slot = monitor::Slot::new(nonce, request, signed.clone(), true);
         match send(&inner, &signed.raw).await {
             Ok(()) => slot.known = true,
-            Err(chain::Error::ReplacementUnderpriced { .. }) => slot.needs_bump = true,
+            Err(chain::Error::ReplacementUnderpriced { .. } | chain::Error::NonceTooLow { .. }) => {
+                // The node holds (or has mined) a transaction with this nonce: not a gap, and
+                // a filler must never replace it.
+                inner.nonces.confirm(nonce).await;
+                return;
+            }
             Err(e) => tracing::debug!(nonce, error = %e, "gap filler send unconfirmed"),
         }
+        inner.counters.gap_fills.fetch_add(1, Ordering::Relaxed);
         let (tx, _rx) = oneshot::channel();
         monitor::run(inner, slot, None, tx).await;
     });

@@ -3,10 +3,16 @@
 
 use std::time::Duration;
 
+use alloy::{
+    eips::eip2718::Encodable2718,
+    network::{EthereumWallet, NetworkTransactionBuilder, ReceiptResponse, TransactionBuilder},
+    providers::Provider,
+    rpc::types::TransactionRequest,
+};
 use anyhow::Result;
 use serde_json::json;
 use triggerx_core::TaskId;
-use triggerx_keeper::performer::{Config, Engine, Error, Status};
+use triggerx_keeper::performer::{Config, Engine, Error, GWEI, Status};
 
 use crate::common::{Env, known_errors};
 
@@ -85,5 +91,81 @@ async fn restart_resynchronises_from_the_pending_count() -> Result<()> {
     assert_eq!(env.nonce_pending(keeper.address()).await?, start + 15);
     let all: Vec<TaskId> = first.iter().chain(&second).copied().collect();
     env.assert_each_executed_once(&all).await?;
+    Ok(())
+}
+
+/// A restarted keeper whose dead predecessor left a hole: its transaction at `start + 1` is in
+/// the pool but the one at `start` never reached the node. The hole is closed (by the next
+/// transaction or a filler), the old transaction after it is not replaced, and all land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hole_left_by_a_dead_process_is_closed() -> Result<()> {
+    let env = Env::start().await?;
+    let keeper = env.devnet.keepers[1].clone();
+    let start = env.nonce_latest(keeper.address()).await?;
+    // The old process's transaction at start + 1: a signed counter increment.
+    let increment = alloy_json_abi::Function::parse("increment()")?
+        .selector()
+        .to_vec();
+    let old = TransactionRequest::default()
+        .with_to(env.devnet.addresses.counter)
+        .with_input(increment)
+        .with_nonce(start + 1)
+        .with_chain_id(env.devnet.chain_id)
+        .with_gas_limit(100_000)
+        .with_max_fee_per_gas(10 * GWEI)
+        .with_max_priority_fee_per_gas(GWEI);
+    let wallet = EthereumWallet::from(keeper.signer.clone());
+    let envelope = NetworkTransactionBuilder::build(old, &wallet).await?;
+    let old_hash = *envelope.tx_hash();
+    let _ = env
+        .devnet
+        .provider
+        .send_raw_transaction(&envelope.encoded_2718())
+        .await?;
+    assert_eq!(
+        env.nonce_latest(keeper.address()).await?,
+        start,
+        "the hole blocks it"
+    );
+
+    let config = Config::default()
+        .with_poll_interval(Duration::from_millis(50))
+        .with_stuck_after(Duration::from_millis(500));
+    let engine = Engine::new(env.client()?, keeper.signer.clone(), config)
+        .await?
+        .with_known_errors(known_errors());
+    let task = env.task(7_000);
+    let outcome = engine
+        .execute_task(env.hub(), task, env.job, &env.action)
+        .await?;
+    assert_eq!(outcome.status, Status::Success);
+    // anvil's automine seals a block only when a transaction arrives; the old transaction
+    // became ready when the hole closed, so seal one more block for it.
+    env.control("evm_mine", json!([])).await?;
+    let latest = env.nonce_latest(keeper.address()).await?;
+    assert_eq!(
+        env.nonce_pending(keeper.address()).await?,
+        latest,
+        "a nonce is left pending"
+    );
+    // Either the new transaction took the hole's nonce itself (anvil's pending count stops at
+    // the hole), or it came after the old one and one filler closed the hole.
+    let fills = engine.stats().gap_fills;
+    assert!(
+        (latest == start + 2 && fills == 0) || (latest == start + 3 && fills == 1),
+        "latest {latest}, start {start}, fills {fills}"
+    );
+    // The task once through the hub, plus the old process's direct increment.
+    assert_eq!(env.executed_events().await?, vec![task.0]);
+    assert_eq!(env.counter().await?, alloy_primitives::U256::from(2));
+    let receipt = env
+        .devnet
+        .provider
+        .get_transaction_receipt(old_hash)
+        .await?;
+    assert!(
+        receipt.is_some_and(|r| r.status()),
+        "the old transaction was replaced"
+    );
     Ok(())
 }
