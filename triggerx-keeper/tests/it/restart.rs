@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use alloy::{
     eips::eip2718::Encodable2718,
-    network::{EthereumWallet, NetworkTransactionBuilder, ReceiptResponse, TransactionBuilder},
+    network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder},
     providers::Provider,
     rpc::types::TransactionRequest,
 };
