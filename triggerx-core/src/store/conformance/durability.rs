@@ -190,7 +190,7 @@ pub fn reopen_keeps_everything(open: &Opener<'_>) {
     };
     let before = {
         let store = open(&path);
-        let jobs = super::cases::job_set();
+        let jobs = super::jobs::job_set();
         store.insert_jobs(&jobs).unwrap();
         store
             .set_job_status(jobs[0].id, JobStatus::Active, JobStatus::Paused, T0)
@@ -220,7 +220,7 @@ pub fn reopen_keeps_everything(open: &Opener<'_>) {
         .unwrap();
     assert!(
         !store
-            .create_task(&time_task(super::cases::job_set()[1].id, 3))
+            .create_task(&time_task(super::jobs::job_set()[1].id, 3))
             .unwrap()
             .is_inserted()
     );

@@ -18,20 +18,31 @@
 //! `persistent` adds the file-backend cases: reopen-after-close and a writer process killed
 //! with SIGKILL mid-batch (the test binary re-executes itself as the child).
 
-mod cases;
+/// `assert_err!(result, pattern)`: the result is an error matching the pattern.
+macro_rules! assert_err {
+    ($result:expr, $pattern:pat) => {
+        match $result {
+            Err($pattern) => {}
+            other => panic!("expected {}, got {other:?}", stringify!($pattern)),
+        }
+    };
+}
+
 mod durability;
 pub mod fixtures;
+mod jobs;
+mod records;
+mod tasks;
 
 use std::path::Path;
 
-pub use cases::{
-    batch_atomicity, checkpoints, job_crud, job_listing, job_set, job_status_cas, keepers,
-    task_idempotent_creation, task_transitions, users_and_api_keys,
-};
 pub use durability::{
     CRASH_BATCH, CRASH_ENV, concurrent_writers, crash_child, reopen_keeps_everything, retrying,
     sigkill_mid_batch,
 };
+pub use jobs::{job_crud, job_listing, job_set, job_status_cas};
+pub use records::{checkpoints, keepers, users_and_api_keys};
+pub use tasks::{batch_atomicity, task_idempotent_creation, task_transitions};
 
 use super::Store;
 
