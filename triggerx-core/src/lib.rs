@@ -9,7 +9,7 @@
 //! # Feature flags
 //! - `sqlite`: the SQLite storage backend (rusqlite, bundled).
 //! - `redb`: the redb storage backend.
-//! - `chain`: the chain client over alloy and the contract bindings.
+//! - `chain`: the chain client over alloy, the contract bindings, and the signed transport.
 //! - `test-utils`: test helpers, the storage conformance suite, and (with `chain`) a local anvil.
 
 pub mod abi;
@@ -26,6 +26,8 @@ pub mod store;
 pub mod test_http;
 pub mod schedule;
 pub mod time;
+#[cfg(feature = "chain")]
+pub mod transport;
 pub mod types;
 
 pub use error::{Error, FieldError, Result, ValidationErrors};
