@@ -25,6 +25,7 @@ pub mod store;
 #[cfg(all(feature = "chain", feature = "test-utils"))]
 pub mod test_http;
 pub mod schedule;
+pub mod selection;
 pub mod time;
 #[cfg(feature = "chain")]
 pub mod transport;
