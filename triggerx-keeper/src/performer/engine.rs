@@ -327,6 +327,11 @@ impl Engine {
                     inner.fees.invalidate().await;
                     slot.needs_bump = true;
                 }
+                Err(e @ chain::Error::NonceTooLow { .. }) => {
+                    // Used on chain by someone else, again: settled, never handed out again.
+                    inner.nonces.confirm(nonce).await;
+                    return Err(e.into());
+                }
                 Err(e) => {
                     if let Released::Gap(n) = inner.nonces.release(nonce).await {
                         spawn_filler(Arc::clone(&self.inner), n);
