@@ -20,6 +20,8 @@ pub mod chain;
 pub mod error;
 pub mod ids;
 pub mod matching;
+#[cfg(feature = "chain")]
+pub mod protocol;
 pub mod spec;
 pub mod store;
 #[cfg(all(feature = "chain", feature = "test-utils"))]

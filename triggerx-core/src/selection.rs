@@ -11,7 +11,7 @@ use alloy_primitives::{Address, U256, keccak256};
 use crate::TaskId;
 
 /// A keeper that may perform tasks, with its voting power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Candidate {
     /// The keeper.
     pub address: Address,
