@@ -21,6 +21,9 @@ pub enum Error {
     /// A chain RPC failed.
     #[error(transparent)]
     Chain(#[from] triggerx_core::chain::Error),
+    /// Publishing on the transport failed.
+    #[error("transport: {0}")]
+    Transport(String),
     /// The dispatcher is gone or refuses new tasks.
     #[error("dispatcher closed")]
     DispatcherClosed,
@@ -32,6 +35,7 @@ impl Error {
         match self {
             Self::Core(e) => e.is_retryable(),
             Self::Chain(e) => e.is_retryable(),
+            Self::Transport(_) => true,
             Self::Schedule { .. } | Self::DispatcherClosed => false,
         }
     }

@@ -7,10 +7,13 @@
 //!   block range for all jobs, confirmations, reorg handling, a persisted cursor.
 //! - [`condition`]: the condition engine — fixed sampling grid, one fetch per source per
 //!   round, exact comparison, edge or level with cooldown.
+//! - [`assign`]: performer selection, dispatch over the transport, reassignment to backups,
+//!   deadlines and task tracking.
 //! - [`dispatch`]: the interface the engines hand new tasks to.
 //!
 //! This crate depends on `triggerx-core` only and never on `triggerx-keeper` (DESIGN §2).
 
+pub mod assign;
 pub mod condition;
 pub mod dispatch;
 pub mod error;

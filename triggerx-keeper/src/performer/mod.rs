@@ -23,6 +23,7 @@ mod fees;
 mod monitor;
 mod nonce;
 mod revert;
+mod service;
 
 pub use call::{Call, DEFAULT_CALL_GAS, HUB_GAS_OVERHEAD, static_calldata};
 pub use config::{Config, GWEI};
@@ -31,3 +32,4 @@ pub use error::Error;
 pub use fees::{Fees, fees_from_history};
 pub use nonce::{NonceManager, Released};
 pub use revert::RevertReason;
+pub use service::{PerformerService, ServiceStats};

@@ -1,0 +1,194 @@
+//! [`PerformerService`]: the performer role on the network. It follows the scheduler's
+//! assignments, executes the ones addressed to this keeper through the task hub with the
+//! transaction [`Engine`], and publishes a signed [`ExecutionReport`] for each execution.
+//!
+//! An assignment is acted on only when its verified sender is the configured scheduler, it
+//! names this keeper, the deterministic selection recomputes to this keeper, and its deadline
+//! has not passed. Each task is executed at most once by this keeper; the hub refuses a task id
+//! that anyone already executed, which settles races with backup performers.
+
+use std::{
+    collections::HashSet,
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use alloy::primitives::{Address, keccak256};
+use triggerx_core::{
+    TaskId,
+    clock::Clock,
+    protocol::{self, Assignment, receipt_digest, topics},
+    transport::Transport,
+    types::ExecutionReport,
+};
+
+use super::{Engine, Error, Status, static_calldata};
+
+/// Counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServiceStats {
+    /// Assignments for this keeper that were executed and reported.
+    pub executed: u64,
+    /// Assignments ignored: malformed, not from the scheduler, for another keeper, invalid
+    /// selection, past deadline, or already handled.
+    pub ignored: u64,
+    /// Executions that failed (reverted, refused by the hub, chain errors).
+    pub failed: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    executed: AtomicU64,
+    ignored: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// The performer role; see the [module docs](self).
+#[derive(Debug)]
+pub struct PerformerService {
+    engine: Engine,
+    transport: Arc<dyn Transport>,
+    clock: Arc<dyn Clock>,
+    scheduler: Address,
+    handled: HashSet<TaskId>,
+    counters: Arc<Counters>,
+}
+
+impl PerformerService {
+    /// A performer executing with `engine`, trusting assignments signed by `scheduler`.
+    pub fn new(
+        engine: Engine,
+        transport: Arc<dyn Transport>,
+        clock: Arc<dyn Clock>,
+        scheduler: Address,
+    ) -> Self {
+        Self {
+            engine,
+            transport,
+            clock,
+            scheduler,
+            handled: HashSet::new(),
+            counters: Arc::default(),
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ServiceStats {
+        let c = &self.counters;
+        ServiceStats {
+            executed: c.executed.load(Ordering::Relaxed),
+            ignored: c.ignored.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether an assignment is one this keeper should execute now.
+    fn accept(&self, sender: Address, a: &Assignment) -> bool {
+        sender == self.scheduler
+            && a.performer == self.engine.address()
+            && a.selection_is_valid()
+            && a.task.id == a.task.occurrence.task_id()
+            && self.clock.now() < a.deadline
+            && !self.handled.contains(&a.task.id)
+    }
+
+    /// Executes one assignment and publishes the report (waits for the receipt).
+    pub async fn perform(&mut self, a: &Assignment) -> Result<ExecutionReport, Error> {
+        self.handled.insert(a.task.id);
+        perform(
+            &self.engine,
+            self.transport.as_ref(),
+            self.clock.as_ref(),
+            a,
+        )
+        .await
+    }
+
+    /// Follows assignments until `shutdown` completes.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Self {
+        let mut assignments = self.transport.subscribe(topics::ASSIGNMENTS, 1024);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return self,
+                msg = assignments.recv() => {
+                    let Some(msg) = msg else { return self };
+                    let Some(a) = protocol::decode::<Assignment>(&msg.payload) else {
+                        self.counters.ignored.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
+                    if !self.accept(msg.sender, &a) {
+                        if a.performer == self.engine.address() {
+                            self.counters.ignored.fetch_add(1, Ordering::Relaxed);
+                        }
+                        continue;
+                    }
+                    // Executions run concurrently; the engine pipelines their nonces.
+                    self.handled.insert(a.task.id);
+                    let (engine, transport, clock) =
+                        (self.engine.clone(), self.transport.clone(), self.clock.clone());
+                    let counters = self.counters.clone();
+                    tokio::spawn(async move {
+                        match perform(&engine, transport.as_ref(), clock.as_ref(), &a).await {
+                            Ok(_) => counters.executed.fetch_add(1, Ordering::Relaxed),
+                            Err(e) => {
+                                tracing::warn!(task = %a.task.id, error = %e, "execution failed");
+                                counters.failed.fetch_add(1, Ordering::Relaxed)
+                            }
+                        };
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Executes one assignment through the hub and publishes its report.
+async fn perform(
+    engine: &Engine,
+    transport: &dyn Transport,
+    clock: &dyn Clock,
+    a: &Assignment,
+) -> Result<ExecutionReport, Error> {
+    let calldata = static_calldata(&a.job.action)?;
+    let outcome = engine
+        .execute_task(a.hub, a.task.id, a.job.id, &a.job.action)
+        .await?;
+    if let Status::Reverted { reason } = &outcome.status {
+        return Err(Error::Unsupported(format!(
+            "execution reverted on-chain: {reason}"
+        )));
+    }
+    let receipt = &outcome.receipt;
+    let logs: Vec<_> = receipt
+        .inner
+        .logs()
+        .iter()
+        .map(|l| (l.address(), l.topics().to_vec(), l.data().data.clone()))
+        .collect();
+    let report = ExecutionReport {
+        task_id: a.task.id,
+        performer: engine.address(),
+        evidence: a.task.evidence.clone(),
+        inputs_digest: keccak256(&calldata),
+        tx_hash: outcome.tx_hash,
+        block_number: outcome.block_number,
+        receipt_digest: receipt_digest(
+            outcome.tx_hash,
+            receipt.block_hash.unwrap_or_default(),
+            true,
+            outcome.gas_used,
+            &logs,
+        ),
+        gas_used: outcome.gas_used,
+        reported_at: clock.now(),
+    };
+    transport
+        .publish(topics::REPORTS, protocol::encode(&report))
+        .await
+        .map_err(|e| Error::Unsupported(format!("publishing the report: {e}")))?;
+    Ok(report)
+}
