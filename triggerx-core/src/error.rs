@@ -72,12 +72,21 @@ pub enum Error {
 impl Error {
     /// Whether retrying the same operation later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Storage { retryable: true, .. })
+        matches!(
+            self,
+            Self::Storage {
+                retryable: true,
+                ..
+            }
+        )
     }
 
     /// A [`Error::NotFound`].
     pub fn not_found(entity: &'static str, id: impl fmt::Display) -> Self {
-        Self::NotFound { entity, id: id.to_string() }
+        Self::NotFound {
+            entity,
+            id: id.to_string(),
+        }
     }
 }
 
@@ -93,7 +102,10 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { path: path.into(), message: message.into() }
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -124,7 +136,11 @@ impl ValidationErrors {
 
     /// `Ok(value)` when empty, otherwise `Err(self)`.
     pub fn into_result<T>(self, value: T) -> Result<T, Self> {
-        if self.0.is_empty() { Ok(value) } else { Err(self) }
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 }
 

@@ -181,7 +181,12 @@ impl Occurrence {
                 buf.extend_from_slice(job.to_word().as_slice());
                 buf.extend_from_slice(&due.as_millis().to_be_bytes());
             }
-            Self::Event { job, chain_id, tx_hash, log_index } => {
+            Self::Event {
+                job,
+                chain_id,
+                tx_hash,
+                log_index,
+            } => {
                 buf.extend_from_slice(b"triggerx.occurrence.event.v1");
                 buf.extend_from_slice(job.to_word().as_slice());
                 buf.extend_from_slice(&chain_id.to_be_bytes());
@@ -230,15 +235,30 @@ mod tests {
     #[test]
     fn occurrence_ids_are_stable_and_distinct() {
         let job = JobId::from_u64(7);
-        let t1 = Occurrence::Time { job, due: Timestamp::from_secs(100) };
-        let t2 = Occurrence::Time { job, due: Timestamp::from_secs(101) };
-        let c = Occurrence::Condition { job, round: 100_000 };
-        let same = Occurrence::Time { job, due: Timestamp::from_secs(100) };
+        let t1 = Occurrence::Time {
+            job,
+            due: Timestamp::from_secs(100),
+        };
+        let t2 = Occurrence::Time {
+            job,
+            due: Timestamp::from_secs(101),
+        };
+        let c = Occurrence::Condition {
+            job,
+            round: 100_000,
+        };
+        let same = Occurrence::Time {
+            job,
+            due: Timestamp::from_secs(100),
+        };
         assert_eq!(t1.id(), same.id());
         assert_ne!(t1.id(), t2.id());
         assert_ne!(t1.id(), c.id());
         assert_ne!(t1.task_id().0, t1.id().0);
-        let other_job = Occurrence::Time { job: JobId::from_u64(8), due: Timestamp::from_secs(100) };
+        let other_job = Occurrence::Time {
+            job: JobId::from_u64(8),
+            due: Timestamp::from_secs(100),
+        };
         assert_ne!(t1.id(), other_job.id());
     }
 

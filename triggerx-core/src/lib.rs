@@ -13,21 +13,21 @@
 //! - `test-utils`: test helpers, the storage conformance suite, and (with `chain`) a local anvil.
 
 pub mod abi;
-pub mod clock;
-pub mod condition;
 #[cfg(feature = "chain")]
 pub mod chain;
+pub mod clock;
+pub mod condition;
 pub mod error;
 pub mod ids;
 pub mod matching;
 #[cfg(feature = "chain")]
 pub mod protocol;
+pub mod schedule;
+pub mod selection;
 pub mod spec;
 pub mod store;
 #[cfg(all(feature = "chain", feature = "test-utils"))]
 pub mod test_http;
-pub mod schedule;
-pub mod selection;
 pub mod time;
 #[cfg(feature = "chain")]
 pub mod transport;

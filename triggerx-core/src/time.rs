@@ -48,7 +48,9 @@ impl Timestamp {
 
     /// This instant as a chrono UTC date-time.
     pub fn to_datetime(self) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(self.0).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+        Utc.timestamp_millis_opt(self.0)
+            .single()
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// From a chrono date-time in any zone.
@@ -60,7 +62,11 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs_only = self.0 % 1000 == 0;
-        let format = if secs_only { SecondsFormat::Secs } else { SecondsFormat::Millis };
+        let format = if secs_only {
+            SecondsFormat::Secs
+        } else {
+            SecondsFormat::Millis
+        };
         f.write_str(&self.to_datetime().to_rfc3339_opts(format, true))
     }
 }

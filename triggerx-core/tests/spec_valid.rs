@@ -255,7 +255,7 @@ fn legacy_topic_filters_and_argument_conversions() {
     let by_name = legacy_job(named);
     assert_eq!(
         by_name.trigger,
-        job.trigger.clone().with_event_of(&by_name.trigger)
+        job.trigger.with_event_of(&by_name.trigger)
     );
 }
 

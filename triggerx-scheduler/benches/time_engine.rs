@@ -118,7 +118,10 @@ fn engine_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
     let (dispatcher, mut rx) = ChannelDispatcher::new(65_536);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (service, _handle) = TimeService::new(engine, clock, Arc::new(dispatcher));
-    assert!(Timestamp::now() < t0, "loading took longer than the head start");
+    assert!(
+        Timestamp::now() < t0,
+        "loading took longer than the head start"
+    );
     let end = t0.add_millis(secs as i64 * 1000);
     let run_for = (end.as_millis() - Timestamp::now().as_millis()) as u64 + 200;
     rt.block_on(async move {
@@ -131,10 +134,10 @@ fn engine_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
                 .as_micros() as i64;
-            if let Occurrence::Time { due, .. } = task.occurrence {
-                if due < end {
-                    jitter_us.push(now_us - due.as_millis() * 1000);
-                }
+            if let Occurrence::Time { due, .. } = task.occurrence
+                && due < end
+            {
+                jitter_us.push(now_us - due.as_millis() * 1000);
             }
             if Timestamp::now() > end.add_millis(100) {
                 break;

@@ -128,7 +128,10 @@ async fn edge_fires_on_each_crossing_only() {
     // round fetches nothing.
     price(&server, "/p", "3000");
     let hits = server.hits("/p");
-    assert!(e.tick().await.unwrap().is_empty(), "still true: no new edge");
+    assert!(
+        e.tick().await.unwrap().is_empty(),
+        "still true: no new edge"
+    );
     assert!(e.tick().await.unwrap().is_empty());
     assert_eq!(server.hits("/p"), hits + 1);
 }
@@ -315,9 +318,9 @@ async fn price_feed_crossing_on_anvil() {
     assert!(e.tick().await.unwrap().is_empty(), "initial price 2000");
     let pf = PriceFeed::new(feed, &devnet.provider);
     for (answer, expect) in [
-        (2_100_50000000i64, 0),
-        (2_100_50000001, 1),
-        (2_200_00000000, 0),
+        (210_050_000_000_i64, 0),
+        (210_050_000_001, 1),
+        (220_000_000_000, 0),
     ] {
         pf.setPrice(alloy_primitives::I256::try_from(answer).unwrap())
             .send()

@@ -269,7 +269,7 @@ mod tests {
         let other = SignedMessage::sign(&key(1), 1, "tasks", Bytes::new(), now, 8).encode();
         assert_eq!(v.verify(&other, now, &all), Err(DropReason::Forged));
         // Tampered payload.
-        let mut t = m.clone();
+        let mut t = m;
         t.payload = Bytes::from_static(b"ho");
         t.nonce = 9;
         assert_eq!(v.verify(&t.encode(), now, &all), Err(DropReason::Forged));
@@ -297,7 +297,7 @@ mod tests {
             Err(DropReason::Malformed)
         );
         assert_eq!(v.verify(&[], now, &all), Err(DropReason::Malformed));
-        let mut long = bytes.clone();
+        let mut long = bytes;
         long.push(0);
         assert_eq!(v.verify(&long, now, &all), Err(DropReason::Malformed));
     }

@@ -249,12 +249,10 @@ impl Node {
         if pending
             .get(&id)
             .is_some_and(|(peer, _)| *peer == msg.sender)
+            && let Some((_, tx)) = pending.remove(&id)
+            && tx.send(body).is_ok()
         {
-            if let Some((_, tx)) = pending.remove(&id) {
-                if tx.send(body).is_ok() {
-                    self.stats.delivered();
-                }
-            }
+            self.stats.delivered();
         }
     }
 }

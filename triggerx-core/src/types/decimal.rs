@@ -30,8 +30,9 @@ impl Decimal {
     }
 
     fn from_digits(digits: &str, decimals: u8) -> Self {
-        let int: bigdecimal::num_bigint::BigInt =
-            digits.parse().expect("integer Display output is a valid integer");
+        let int: bigdecimal::num_bigint::BigInt = digits
+            .parse()
+            .expect("integer Display output is a valid integer");
         Self(BigDecimal::new(int, i64::from(decimals)).normalized())
     }
 
@@ -107,7 +108,9 @@ impl FromStr for Decimal {
         if !(well_formed || exp_form) {
             return Err(ParseDecimalError(s.to_owned()));
         }
-        BigDecimal::from_str(t).map(|d| Self(d.normalized())).map_err(|_| ParseDecimalError(s.to_owned()))
+        BigDecimal::from_str(t)
+            .map(|d| Self(d.normalized()))
+            .map_err(|_| ParseDecimalError(s.to_owned()))
     }
 }
 
@@ -145,11 +148,23 @@ mod tests {
     fn exact_and_plain() {
         let a: Decimal = "2500.100".parse().unwrap();
         assert_eq!(a.to_string(), "2500.1");
-        let b: Decimal = "100000000000000000000000000000000000000001".parse().unwrap();
-        assert!(b > "100000000000000000000000000000000000000000".parse().unwrap());
+        let b: Decimal = "100000000000000000000000000000000000000001"
+            .parse()
+            .unwrap();
+        assert!(
+            b > "100000000000000000000000000000000000000000"
+                .parse()
+                .unwrap()
+        );
         assert_eq!(Decimal::from_f64(0.1).unwrap().to_string(), "0.1");
-        assert_eq!(Decimal::from_u256(U256::from(250_012_345_678u64), 8).to_string(), "2500.12345678");
-        assert_eq!(Decimal::from_i256(I256::try_from(-5i64).unwrap(), 1).to_string(), "-0.5");
+        assert_eq!(
+            Decimal::from_u256(U256::from(250_012_345_678u64), 8).to_string(),
+            "2500.12345678"
+        );
+        assert_eq!(
+            Decimal::from_i256(I256::try_from(-5i64).unwrap(), 1).to_string(),
+            "-0.5"
+        );
         assert_eq!("1000".parse::<Decimal>().unwrap().to_string(), "1000");
     }
 

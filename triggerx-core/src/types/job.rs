@@ -62,8 +62,13 @@ pub enum JobStatus {
 
 impl JobStatus {
     /// All states.
-    pub const ALL: [Self; 5] =
-        [Self::Active, Self::Paused, Self::Completed, Self::Expired, Self::Deleted];
+    pub const ALL: [Self; 5] = [
+        Self::Active,
+        Self::Paused,
+        Self::Completed,
+        Self::Expired,
+        Self::Deleted,
+    ];
 
     /// The lower-case name used in specs, storage and the API.
     pub const fn as_str(self) -> &'static str {
@@ -90,8 +95,10 @@ impl JobStatus {
     pub const fn can_become(self, next: Self) -> bool {
         matches!(
             (self, next),
-            (Self::Active, Self::Paused | Self::Completed | Self::Expired | Self::Deleted)
-                | (Self::Paused, Self::Active | Self::Expired | Self::Deleted)
+            (
+                Self::Active,
+                Self::Paused | Self::Completed | Self::Expired | Self::Deleted
+            ) | (Self::Paused, Self::Active | Self::Expired | Self::Deleted)
                 | (Self::Completed | Self::Expired, Self::Deleted)
         )
     }

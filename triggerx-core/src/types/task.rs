@@ -155,7 +155,10 @@ impl TaskStatus {
 
     /// Whether the task is settled or ended.
     pub const fn is_final(self) -> bool {
-        matches!(self, Self::Accepted | Self::Rejected | Self::Failed | Self::Expired)
+        matches!(
+            self,
+            Self::Accepted | Self::Rejected | Self::Failed | Self::Expired
+        )
     }
 
     /// Whether a task may move from `self` to `next`.
@@ -192,8 +195,17 @@ mod tests {
 
     #[test]
     fn new_task_id_is_derived() {
-        let occ = Occurrence::Time { job: JobId::from_u64(3), due: Timestamp::from_secs(9) };
-        let t = Task::new(occ.clone(), Evidence::Time { due: Timestamp::from_secs(9) }, Timestamp::EPOCH);
+        let occ = Occurrence::Time {
+            job: JobId::from_u64(3),
+            due: Timestamp::from_secs(9),
+        };
+        let t = Task::new(
+            occ.clone(),
+            Evidence::Time {
+                due: Timestamp::from_secs(9),
+            },
+            Timestamp::EPOCH,
+        );
         assert_eq!(t.id, occ.task_id());
         assert_eq!(t.job_id, JobId::from_u64(3));
     }

@@ -360,7 +360,13 @@ mod tests {
         let v = d("100.000000000000000001");
         assert!(Comparison::GreaterThan { value: d("100") }.holds(&v));
         assert!(!Comparison::Equals { value: d("100") }.holds(&v));
-        assert!(Comparison::Between { lower: d("100"), upper: d("100.000000000000000001") }.holds(&v));
+        assert!(
+            Comparison::Between {
+                lower: d("100"),
+                upper: d("100.000000000000000001")
+            }
+            .holds(&v)
+        );
         assert!(Comparison::LessEqual { value: v.clone() }.holds(&v));
         assert!(Comparison::GreaterEqual { value: v.clone() }.holds(&v));
         assert!(!Comparison::LessThan { value: v.clone() }.holds(&v));

@@ -457,11 +457,11 @@ impl EventEngine {
                     continue;
                 }
                 // A log whose block hash is not the one seen at that height is from a fork.
-                if let Evidence::Event { block_hash, .. } = &p.evidence {
-                    if self.seen.get(&b).is_some_and(|h| h != block_hash) {
-                        self.stats.orphaned += 1;
-                        continue;
-                    }
+                if let Evidence::Event { block_hash, .. } = &p.evidence
+                    && self.seen.get(&b).is_some_and(|h| h != block_hash)
+                {
+                    self.stats.orphaned += 1;
+                    continue;
                 }
                 if b + w.confirmations > head {
                     keep.push(p);

@@ -320,17 +320,16 @@ impl TimeEngine {
         // Everything due up to now counts as handled, fired or skipped.
         let handled_up_to = due.latest.or(entry.last);
         let mut skipped_overlap = 0;
-        if entry.overlap == Overlap::Skip && !fire.is_empty() {
-            if let Some(prev) = entry.last_task {
-                let busy = self
-                    .store
-                    .get_task(prev)?
-                    .is_some_and(|t| !t.status.is_final());
-                if busy {
-                    skipped_overlap = fire.len() as u64;
-                    fire.clear();
-                }
-            }
+        if entry.overlap == Overlap::Skip
+            && !fire.is_empty()
+            && let Some(prev) = entry.last_task
+            && self
+                .store
+                .get_task(prev)?
+                .is_some_and(|t| !t.status.is_final())
+        {
+            skipped_overlap = fire.len() as u64;
+            fire.clear();
         }
         if !entry.recurring && fire.len() > 1 {
             skipped_catch_up += (fire.len() - 1) as u64;
