@@ -18,6 +18,8 @@
 //! [`Error::InvalidTransition`]: crate::Error::InvalidTransition
 //! [`Error::Storage`]: crate::Error::Storage
 
+#[cfg(feature = "async")]
+pub mod asynchronous;
 pub(crate) mod backend;
 pub(crate) mod batch;
 mod forward;
@@ -32,6 +34,8 @@ pub mod redb;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+#[cfg(feature = "async")]
+pub use asynchronous::AsyncStore;
 pub use batch::{BatchOutcome, OpOutcome, Txn, WriteBatch, WriteOp, apply};
 pub use memory::MemoryStore;
 pub use model::{Created, JobFilter, KeeperFilter, Keyed, Page, TaskFilter, TaskUpdate};
