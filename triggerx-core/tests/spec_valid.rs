@@ -253,10 +253,7 @@ fn legacy_topic_filters_and_argument_conversions() {
         "Transfer(address indexed from, address indexed to, uint256 value)".into();
     named["event_filter_para_name"] = "to".into();
     let by_name = legacy_job(named);
-    assert_eq!(
-        by_name.trigger,
-        job.trigger.with_event_of(&by_name.trigger)
-    );
+    assert_eq!(by_name.trigger, job.trigger.with_event_of(&by_name.trigger));
 }
 
 trait SameFilter {
