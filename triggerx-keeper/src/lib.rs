@@ -7,7 +7,11 @@
 //!   a pipelined nonce manager, EIP-1559 fees from fee history, stuck-transaction replacement,
 //!   receipts with confirmations and decoded revert reasons. Fault behaviour is described in
 //!   `docs/transactions.md`.
+//! - [`attester`]: re-verifies execution reports against the chain (trigger evidence, the
+//!   selected performer, the hub call's exact calldata, success, the tolerance window) and
+//!   publishes signed approve/reject attestations; see `docs/trust-model.md`.
 
+pub mod attester;
 pub mod performer;
 
 pub use triggerx_core as core;
