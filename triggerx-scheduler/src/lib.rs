@@ -9,15 +9,21 @@
 //!   round, exact comparison, edge or level with cooldown.
 //! - [`assign`]: performer selection, dispatch over the transport, reassignment to backups,
 //!   deadlines and task tracking.
+//! - [`health`]: signed check-ins, online/offline, uptime, offline and recovery alerts
+//!   (webhook, Telegram).
 //! - [`dispatch`]: the interface the engines hand new tasks to.
+//! - [`aggregator`]: collects attestations, checks signatures and on-chain voting power,
+//!   decides by stake-weighted quorum and settles each task once on the `KeeperRegistry`.
 //!
 //! This crate depends on `triggerx-core` only and never on `triggerx-keeper` (DESIGN §2).
 
+pub mod aggregator;
 pub mod assign;
 pub mod condition;
 pub mod dispatch;
 pub mod error;
 pub mod event;
+pub mod health;
 pub mod time;
 
 pub use error::{Error, Result};
