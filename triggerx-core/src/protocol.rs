@@ -34,6 +34,18 @@ pub mod topics {
     pub const ATTESTATIONS: &str = "triggerx/attestations/v1";
     /// Aggregator → everyone: settled verdicts.
     pub const VERDICTS: &str = "triggerx/verdicts/v1";
+    /// Keepers → health: signed liveness check-ins.
+    pub const CHECKINS: &str = "triggerx/checkins/v1";
+}
+
+/// A keeper's liveness check-in. The envelope carries the signer and the signed timestamp;
+/// the health service accepts a keeper's check-ins only with strictly increasing timestamps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckIn {
+    /// The keeper software's version.
+    pub version: String,
+    /// The keeper's transport peer id, when it has one.
+    pub peer_id: Option<String>,
 }
 
 /// What the scheduler asks of a performer (published to all, so attesters can check it).

@@ -3,6 +3,7 @@
 //!
 //! This crate depends on `triggerx-core` only and never on `triggerx-scheduler` (DESIGN §2).
 //!
+//! - [`checkin`]: the signed liveness heartbeat to the health service.
 //! - [`performer`]: the performer's transaction engine — calldata from a validated action,
 //!   a pipelined nonce manager, EIP-1559 fees from fee history, stuck-transaction replacement,
 //!   receipts with confirmations and decoded revert reasons. Fault behaviour is described in
@@ -12,6 +13,7 @@
 //!   publishes signed approve/reject attestations; see `docs/trust-model.md`.
 
 pub mod attester;
+pub mod checkin;
 pub mod performer;
 
 pub use triggerx_core as core;
