@@ -1,5 +1,6 @@
 //! Integration tests of the performer's transaction engine against a real anvil.
 
+mod attester;
 mod common;
 mod faults;
 mod pipeline;
