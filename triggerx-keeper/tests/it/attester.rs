@@ -734,3 +734,67 @@ async fn service_attests_reports_and_drops_untrusted_messages() -> Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_performer_services_reports_are_approved() -> Result<()> {
+    let f = Fixture::start().await?;
+    let net = InProcessNetwork::new(triggerx_core::transport::inprocess::Config {
+        chain_id: f.env.devnet.chain_id,
+        ..Default::default()
+    });
+    let join = |s: &PrivateKeySigner| -> Arc<dyn Transport> {
+        Arc::new(net.join(s.clone(), Arc::new(AllowAll), Arc::new(SystemClock)))
+    };
+    let scheduler = join(&f.scheduler);
+    let aggregator = join(&PrivateKeySigner::from_bytes(&keccak256("aggregator"))?);
+    let mut attestations = aggregator.subscribe(topics::ATTESTATIONS, 64);
+    let a = f.event_assignment(f.counter_log().await?)?;
+    let mut performer = performer::PerformerService::new(
+        f.engine(a.performer).clone(),
+        join(&f.signer(a.performer)),
+        Arc::new(SystemClock),
+        f.scheduler.address(),
+    );
+    let mut stops = Vec::new();
+    let mut attesters = Vec::new();
+    for k in f
+        .env
+        .devnet
+        .keepers
+        .iter()
+        .filter(|k| k.address() != a.performer)
+    {
+        let service = AttesterService::new(
+            f.attester.clone(),
+            join(&k.signer),
+            k.signer.clone(),
+            ServiceConfig::default(),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(service.run(async move {
+            let _ = stopped.await;
+        }));
+        stops.push(stop);
+        attesters.push(k.address());
+    }
+    scheduler
+        .publish(topics::ASSIGNMENTS, protocol::encode(&a))
+        .await?;
+    let report = performer.perform(&a).await?;
+    let domain = f.attester.config().domain();
+    let mut seen = Vec::new();
+    for _ in 0..attesters.len() {
+        let (_, att) = next_attestation(&mut attestations).await?;
+        assert!(domain.verify(&att));
+        assert_eq!(att.verdict, Verdict::Approve, "{:?}", att.verdict);
+        assert_eq!(att.report_digest, report_digest(&report));
+        seen.push(att.attester);
+    }
+    seen.sort();
+    attesters.sort();
+    assert_eq!(seen, attesters);
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    Ok(())
+}
