@@ -47,6 +47,9 @@ pub struct ServiceConfig {
     pub assignment_wait: Duration,
     /// Checks running at once.
     pub max_concurrent: usize,
+    /// Checks running or waiting to run; beyond it the service stops reading reports until
+    /// some finish (the subscription queue then fills and the transport counts `lagged`).
+    pub max_pending: usize,
     /// Extra tries of a check after a retryable chain error or `tx_not_found`.
     pub check_retries: u32,
     /// Pause between tries.
@@ -62,6 +65,7 @@ impl Default for ServiceConfig {
             queue_capacity: 1024,
             assignment_wait: Duration::from_secs(5),
             max_concurrent: 16,
+            max_pending: 1024,
             check_retries: 3,
             retry_delay: Duration::from_millis(500),
         }
@@ -317,7 +321,8 @@ impl AttesterService {
                 biased;
                 () = &mut shutdown => break,
                 Some(m) = self.assignments.recv() => self.on_assignment(&m),
-                Some(m) = self.reports.recv() => {
+                Some(_) = checks.join_next(), if !checks.is_empty() => {}
+                Some(m) = self.reports.recv(), if checks.len() < self.config.max_pending.max(1) => {
                     if let Some((report, digest)) = self.on_report(&m) {
                         checks.spawn(attest(
                             Arc::clone(&self.shared),
@@ -330,7 +335,6 @@ impl AttesterService {
                         ));
                     }
                 }
-                Some(_) = checks.join_next(), if !checks.is_empty() => {}
                 else => break,
             }
         }
