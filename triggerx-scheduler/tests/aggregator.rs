@@ -533,3 +533,198 @@ async fn service_settles_from_the_transport_once() {
     stop.send(()).unwrap();
     running.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_removed_signer_is_recounted_before_settling() {
+    let env = env().await;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let f = fixture(7, store.as_ref());
+    // The manual clock never expires the power cache: only the registry's refusal refreshes it.
+    let (_, clock) = manual_clock();
+    let agg = env.aggregator(0, Arc::clone(&store), clock);
+    agg.observe_report(&f.report);
+    for i in [0, 3] {
+        assert_eq!(
+            agg.handle_attestation(env.approve(i, &f)).await.unwrap(),
+            Admission::Counted
+        );
+    }
+    let equivocation = env.reject(0, &f, RejectReason::TxFailed);
+    assert_eq!(
+        agg.handle_attestation(equivocation).await.unwrap(),
+        Admission::Equivocation
+    );
+    // Keeper 3 (300) leaves the registry; total 300, and its signature would now revert.
+    env.devnet
+        .keeper_registry(&env.devnet.provider)
+        .removeKeeper(env.keeper(3).address())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    // Cached: 500 of 600. The registry refuses; the recount gives 200 of 300 (exactly 2/3).
+    let err = agg
+        .handle_attestation(env.approve(1, &f))
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert_eq!(env.settlement(f.task).await, 0);
+    assert!(
+        agg.tick().await.is_empty(),
+        "the recounted tally has no quorum"
+    );
+    // Keeper 2 makes it 300 of 300, submitted without keeper 3's signature.
+    let v = settled(agg.handle_attestation(env.approve(2, &f)).await.unwrap());
+    assert!(v.approve && v.submitted_by_us);
+    assert_eq!(env.settlement(f.task).await, 1);
+    let s = agg.stats();
+    assert_eq!(
+        (s.equivocations, s.submit_failures, s.verdicts_submitted),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn retryable_rpc_failures_are_retried_and_settle_once() {
+    use triggerx_core::chain::fault_proxy::{FaultConfig, FaultProxy};
+    let env = env().await;
+    let upstream = env
+        .devnet
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let proxy = FaultProxy::start(
+        upstream,
+        FaultConfig {
+            drop_share: 0.3,
+            seed: 7,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let f = fixture(8, store.as_ref());
+    let (_, clock) = manual_clock();
+    let mut config = Config::new(
+        env.devnet.addresses.keeper_registry,
+        env.devnet.chain_id,
+        proxy.url(),
+        env.devnet.users[0].clone(),
+    );
+    config.submit_attempts = 20;
+    config.retry_backoff = Duration::from_millis(10);
+    config.receipt_timeout = Duration::from_secs(5);
+    let agg = Aggregator::new(config, Arc::clone(&store), clock).unwrap();
+    agg.observe_report(&f.report);
+    let mut last = None;
+    for i in [0, 1, 3] {
+        last = Some(agg.handle_attestation(env.approve(i, &f)).await.unwrap());
+    }
+    let v = settled(last.unwrap());
+    assert!(v.approve);
+    assert!(proxy.stats().dropped > 0, "faults were injected");
+    let events = env.settling_events(f.task).await;
+    assert_eq!(events.len(), 1, "settled exactly once");
+    assert_eq!(v.tx_hash, Some(events[0].3));
+    assert!(
+        v.submitted_by_us,
+        "a lost receipt is still recognised as ours"
+    );
+    assert_eq!(
+        store.get_task(f.task).unwrap().unwrap().status,
+        TaskStatus::Accepted
+    );
+}
+
+#[tokio::test]
+async fn a_quorum_waits_for_the_job_and_performer() {
+    use alloy_json_abi::Function;
+    use triggerx_core::{
+        protocol::Assignment,
+        types::{
+            Action, Arguments, CatchUp, Job, JobStatus, Overlap, Schedule, TimeTrigger, Trigger,
+        },
+    };
+    let env = env().await;
+    // The task is in another scheduler's store: this one knows nothing about it.
+    let elsewhere = MemoryStore::new();
+    let f = fixture(9, &elsewhere);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let (_, clock) = manual_clock();
+    let agg = env.aggregator(0, Arc::clone(&store), clock);
+    for i in [0, 3] {
+        assert_eq!(
+            agg.handle_attestation(env.approve(i, &f)).await.unwrap(),
+            Admission::Counted
+        );
+    }
+    assert_eq!(
+        agg.handle_attestation(env.approve(1, &f)).await.unwrap(),
+        Admission::Deferred
+    );
+    assert!(agg.tick().await.is_empty(), "still nothing to submit with");
+    assert_eq!(env.settlement(f.task).await, 0);
+
+    let t = Timestamp::from_secs(1);
+    let function = Function::parse("increment()").unwrap();
+    let job = Job {
+        id: f.job,
+        owner: Address::repeat_byte(0x11),
+        title: "j".into(),
+        trigger: Trigger::Time(TimeTrigger {
+            schedule: Schedule::Interval { every_secs: 60 },
+            start: None,
+            catch_up: CatchUp::FireOnce,
+            overlap: Overlap::Allow,
+        }),
+        action: Action {
+            chain_id: env.devnet.chain_id,
+            target: env.devnet.addresses.counter,
+            arguments: Arguments::Static {
+                values: vec![],
+                calldata: Bytes::from(function.selector().to_vec()),
+            },
+            function,
+            value: U256::ZERO,
+            gas_limit: None,
+        },
+        recurring: true,
+        expires_at: None,
+        status: JobStatus::Active,
+        created_at: t,
+        updated_at: t,
+    };
+    let assignment = Assignment {
+        task: elsewhere.get_task(f.task).unwrap().unwrap(),
+        job,
+        attempt: 0,
+        performer: f.report.performer,
+        candidates: vec![],
+        excluded: vec![],
+        hub: env.devnet.addresses.task_hub,
+        deadline: Timestamp::from_secs(100),
+    };
+    assert!(
+        agg.observe_assignment(&assignment),
+        "the waiting quorum is told"
+    );
+    let verdicts = agg.tick().await;
+    assert_eq!(verdicts.len(), 1);
+    let events = env.settling_events(f.task).await;
+    assert_eq!(
+        events,
+        vec![(
+            true,
+            f.report.performer,
+            f.job.0,
+            verdicts[0].tx_hash.unwrap()
+        )]
+    );
+    let s = agg.stats();
+    // Deferred by the attestation and by the first tick; not in this store: counted, not fatal.
+    assert_eq!((s.deferred, s.record_failures), (2, 1));
+}

@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use alloy::{
     contract::Error as ContractError,
-    network::EthereumWallet,
+    network::{EthereumWallet, TransactionResponse},
     primitives::{Address, B256, Bytes, U256},
     providers::{DynProvider, PendingTransactionError, Provider, ProviderBuilder, WatchTxError},
     rpc::types::Filter,
@@ -31,6 +31,9 @@ pub(crate) enum OnChain {
         approve: bool,
         report_digest: Option<B256>,
         tx_hash: Option<B256>,
+        /// Who sent the settling transaction (so a verdict of ours whose receipt was lost is
+        /// still known as ours).
+        sender: Option<Address>,
     },
 }
 
@@ -215,10 +218,21 @@ impl Registry {
             };
             Some((digest, log.transaction_hash))
         });
+        let tx_hash = found.and_then(|(_, h)| h);
+        let sender = match tx_hash {
+            Some(h) => self
+                .provider
+                .get_transaction_by_hash(h)
+                .await
+                .map_err(chain::Error::from)?
+                .map(|tx| tx.from()),
+            None => None,
+        };
         Ok(OnChain::Settled {
             approve,
             report_digest: found.map(|(d, _)| d),
-            tx_hash: found.and_then(|(_, h)| h),
+            tx_hash,
+            sender,
         })
     }
 

@@ -3,6 +3,7 @@
 
 use std::{
     collections::{HashMap, VecDeque, hash_map::Entry},
+    future::Future,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
@@ -227,16 +228,73 @@ impl Aggregator {
     }
 
     async fn powers(&self, attester: Address, now: Timestamp) -> Result<(U256, U256)> {
-        let power = self.registry.voting_power(attester, now).await?;
+        let power = self
+            .retrying(|| self.registry.voting_power(attester, now))
+            .await?;
         if power.is_zero() {
             return Ok((power, U256::ZERO));
         }
-        Ok((power, self.registry.total_power(now).await?))
+        let total = self.retrying(|| self.registry.total_power(now)).await?;
+        Ok((power, total))
+    }
+
+    /// Runs `f` again after retryable failures, up to [`Config::submit_attempts`] times with
+    /// doubling backoff.
+    async fn retrying<T, F, Fut>(&self, mut f: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let attempts = self.config.submit_attempts.max(1);
+        let mut backoff = self.config.retry_backoff;
+        let mut attempt = 1;
+        loop {
+            match f().await {
+                Err(e) if e.is_retryable() && attempt < attempts => {
+                    tracing::debug!(attempt, error = %e, "registry call failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2).min(Duration::from_secs(30));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Re-reads the voting power of everyone who voted on `task` and recounts its tally.
+    async fn reprice(&self, task: TaskId) {
+        self.registry.invalidate();
+        let voters = self
+            .lock()
+            .open
+            .get(&task)
+            .map(|o| o.tally.voters())
+            .unwrap_or_default();
+        let now = self.clock.now();
+        let mut powers = HashMap::new();
+        for v in voters {
+            match self.retrying(|| self.registry.voting_power(v, now)).await {
+                Ok(p) => {
+                    powers.insert(v, p);
+                }
+                Err(e) => {
+                    inc(&self.stats.rpc_errors);
+                    tracing::warn!(%task, voter = %v, error = %e, "re-reading voting power failed");
+                }
+            }
+        }
+        if let Some(o) = self.lock().open.get_mut(&task) {
+            o.tally.reprice(&powers);
+        }
     }
 
     /// Settles a task whose tally reached `d`; the task is marked `submitting` by the caller.
     async fn settle(&self, task: TaskId, d: Decision) -> Result<Admission> {
         let outcome = self.try_settle(task, &d).await;
+        if matches!(outcome, Err(Error::Refused { .. })) {
+            // The registry counted differently (power changed, a signer was removed).
+            self.reprice(task).await;
+        }
         let mut st = self.lock();
         match outcome {
             Ok(Some(v)) => {
@@ -257,9 +315,6 @@ impl Aggregator {
                 if let Some(o) = st.open.get_mut(&task) {
                     o.submitting = false;
                     o.retry = true;
-                }
-                if matches!(e, Error::Refused { .. }) {
-                    self.registry.invalidate();
                 }
                 tracing::warn!(%task, error = %e, "settling failed; will retry");
                 Err(e)
@@ -287,23 +342,34 @@ impl Aggregator {
                 }
             }
             Submitted::Other(chain) => {
-                inc(&self.stats.settled_by_others);
-                let (approve, digest, tx_hash) = match chain {
+                let (approve, digest, tx_hash, sender) = match chain {
                     OnChain::Settled {
                         approve,
                         report_digest,
                         tx_hash,
-                    } => (approve, report_digest.unwrap_or(d.report_digest), tx_hash),
-                    OnChain::Open => (d.approve, d.report_digest, None),
+                        sender,
+                    } => (
+                        approve,
+                        report_digest.unwrap_or(d.report_digest),
+                        tx_hash,
+                        sender,
+                    ),
+                    OnChain::Open => (d.approve, d.report_digest, None, None),
                 };
-                tracing::info!(%task, approve, "task already settled by another submitter");
+                let ours = sender == Some(self.config.signer.address());
+                if ours {
+                    inc(&self.stats.verdicts_submitted);
+                } else {
+                    inc(&self.stats.settled_by_others);
+                }
+                tracing::info!(%task, approve, ours, "task found settled on the registry");
                 SettledVerdict {
                     task_id: task,
                     approve,
                     report_digest: digest,
                     tx_hash,
                     reason: (!approve).then(|| d.reason.clone()).flatten(),
-                    submitted_by_us: false,
+                    submitted_by_us: ours,
                 }
             }
         };
@@ -311,6 +377,8 @@ impl Aggregator {
         Ok(Some(v))
     }
 
+    /// Submits unless the task is already settled; every attempt first asks the registry, so
+    /// a verdict whose receipt was lost is not sent twice.
     async fn submit_with_retries(
         &self,
         task: TaskId,
@@ -318,13 +386,10 @@ impl Aggregator {
         performer: Address,
         d: &Decision,
     ) -> Result<Submitted> {
-        let attempts = self.config.submit_attempts.max(1);
-        let mut backoff = self.config.retry_backoff;
-        let mut attempt = 1;
-        loop {
-            let result = match self.registry.settlement(task).await {
-                Ok(settled @ OnChain::Settled { .. }) => return Ok(Submitted::Other(settled)),
-                Ok(OnChain::Open) => {
+        self.retrying(|| async {
+            match self.registry.settlement(task).await? {
+                settled @ OnChain::Settled { .. } => Ok(Submitted::Other(settled)),
+                OnChain::Open => {
                     self.registry
                         .submit(
                             task,
@@ -336,18 +401,9 @@ impl Aggregator {
                         )
                         .await
                 }
-                Err(e) => Err(e),
-            };
-            match result {
-                Err(e) if e.is_retryable() && attempt < attempts => {
-                    tracing::debug!(%task, attempt, error = %e, "verdict submission failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = backoff.saturating_mul(2).min(Duration::from_secs(30));
-                    attempt += 1;
-                }
-                other => return other,
             }
-        }
+        })
+        .await
     }
 
     /// The `jobId` and `performer` to submit with.

@@ -53,14 +53,20 @@ pub(crate) struct Decision {
     pub(crate) reason: Option<String>,
 }
 
+#[derive(Debug)]
+struct Signed {
+    power: U256,
+    signature: Bytes,
+    /// Reject reason (not signed; informational).
+    reason: Option<String>,
+}
+
 #[derive(Debug, Default)]
 struct Group {
-    /// Signer → (power, signature); a `BTreeMap` iterates in ascending address order, which is
-    /// the numeric order of the `address` values the contract compares.
-    signers: BTreeMap<Address, (U256, Bytes)>,
+    /// Signer → vote; a `BTreeMap` iterates in ascending address order, which is the numeric
+    /// order of the `address` values the contract compares.
+    signers: BTreeMap<Address, Signed>,
     power: U256,
-    /// Reject reason → the power that gave it (reasons are not signed; informational).
-    reasons: BTreeMap<String, U256>,
 }
 
 /// The verified votes on one task.
@@ -107,12 +113,15 @@ impl Tally {
         self.votes.insert(attester, (report_digest, approve));
         self.voted_power = self.voted_power.saturating_add(power);
         let group = self.groups.entry((report_digest, approve)).or_default();
-        group.signers.insert(attester, (power, signature));
+        group.signers.insert(
+            attester,
+            Signed {
+                power,
+                signature,
+                reason,
+            },
+        );
         group.power = group.power.saturating_add(power);
-        if let Some(reason) = reason {
-            let r = group.reasons.entry(reason).or_default();
-            *r = r.saturating_add(power);
-        }
         Vote::Counted
     }
 
@@ -124,18 +133,52 @@ impl Tally {
             .iter()
             .filter(|((_, approve), g)| reached(*approve, g.power, total))
             .max_by_key(|((digest, approve), g)| (g.power, *approve, *digest))?;
-        let reason = group
-            .reasons
+        let mut reasons: BTreeMap<&str, U256> = BTreeMap::new();
+        for v in group.signers.values() {
+            if let Some(r) = v.reason.as_deref() {
+                let p = reasons.entry(r).or_default();
+                *p = p.saturating_add(v.power);
+            }
+        }
+        // Most power first; ties go to the alphabetically first reason.
+        let reason = reasons
             .iter()
-            .max_by_key(|(reason, power)| (**power, std::cmp::Reverse((*reason).clone())))
-            .map(|(reason, _)| reason.clone());
+            .max_by_key(|(reason, power)| (**power, std::cmp::Reverse(**reason)))
+            .map(|(reason, _)| (*reason).to_owned());
         Some(Decision {
             report_digest: *report_digest,
             approve: *approve,
-            signatures: group.signers.values().map(|(_, s)| s.clone()).collect(),
+            // Signers without power add nothing and may no longer be keepers at all.
+            signatures: group
+                .signers
+                .values()
+                .filter(|v| !v.power.is_zero())
+                .map(|v| v.signature.clone())
+                .collect(),
             power: group.power,
-            reason: (!*approve).then_some(reason).flatten(),
+            reason: if *approve { None } else { reason },
         })
+    }
+
+    /// The attesters that voted.
+    pub(crate) fn voters(&self) -> Vec<Address> {
+        self.votes.keys().copied().collect()
+    }
+
+    /// Replaces the voters' powers with fresh ones (after the registry disagreed with the
+    /// count); voters missing from `powers` keep theirs.
+    pub(crate) fn reprice(&mut self, powers: &HashMap<Address, U256>) {
+        self.voted_power = U256::ZERO;
+        for group in self.groups.values_mut() {
+            group.power = U256::ZERO;
+            for (address, vote) in &mut group.signers {
+                if let Some(p) = powers.get(address) {
+                    vote.power = *p;
+                }
+                group.power = group.power.saturating_add(vote.power);
+            }
+            self.voted_power = self.voted_power.saturating_add(group.power);
+        }
     }
 
     /// Whether some verdict can still reach the quorum of `total` with the power that has not
