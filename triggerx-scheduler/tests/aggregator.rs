@@ -11,6 +11,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
+use alloy_json_abi::Function;
 use triggerx_core::{
     JobId, TaskId, Timestamp,
     chain::{
@@ -19,10 +20,15 @@ use triggerx_core::{
     },
     clock::{Clock, ManualClock, SystemClock},
     ids::Occurrence,
-    protocol::{AttestationDomain, RejectReason, decode, encode, report_digest, topics},
+    protocol::{
+        Assignment, AttestationDomain, RejectReason, decode, encode, report_digest, topics,
+    },
     store::{MemoryStore, Store, TaskStore, TaskUpdate},
     transport::{AllowAll, Transport, inprocess::InProcessNetwork},
-    types::{Attestation, Evidence, ExecutionReport, Task, TaskStatus, Verdict},
+    types::{
+        Action, Arguments, Attestation, CatchUp, Evidence, ExecutionReport, Job, JobStatus,
+        Overlap, Schedule, Task, TaskStatus, TimeTrigger, Trigger, Verdict,
+    },
 };
 use triggerx_scheduler::aggregator::{
     Admission, Aggregator, AggregatorService, Config, SettledVerdict,
@@ -195,6 +201,48 @@ impl Env {
                 }
             })
             .collect()
+    }
+}
+
+fn assignment(env: &Env, f: &Fixture, task: Task) -> Assignment {
+    let t = Timestamp::from_secs(1);
+    let function = Function::parse("increment()").unwrap();
+    let job = Job {
+        id: f.job,
+        owner: Address::repeat_byte(0x11),
+        title: "j".into(),
+        trigger: Trigger::Time(TimeTrigger {
+            schedule: Schedule::Interval { every_secs: 60 },
+            start: None,
+            catch_up: CatchUp::FireOnce,
+            overlap: Overlap::Allow,
+        }),
+        action: Action {
+            chain_id: env.devnet.chain_id,
+            target: env.devnet.addresses.counter,
+            arguments: Arguments::Static {
+                values: vec![],
+                calldata: Bytes::from(function.selector().to_vec()),
+            },
+            function,
+            value: U256::ZERO,
+            gas_limit: None,
+        },
+        recurring: true,
+        expires_at: None,
+        status: JobStatus::Active,
+        created_at: t,
+        updated_at: t,
+    };
+    Assignment {
+        task,
+        job,
+        attempt: 0,
+        performer: f.report.performer,
+        candidates: vec![],
+        excluded: vec![],
+        hub: env.devnet.addresses.task_hub,
+        deadline: Timestamp::from_secs(100),
     }
 }
 
@@ -473,8 +521,10 @@ async fn service_settles_from_the_transport_once() {
     let mut verdicts = observer.subscribe(topics::VERDICTS, 16);
 
     let agg = Arc::new(env.aggregator(0, Arc::clone(&store), Arc::clone(&clock)));
+    let scheduler = PrivateKeySigner::random().address();
     let service = AggregatorService::new(Arc::clone(&agg), join(PrivateKeySigner::random()), 64)
-        .with_tick(Duration::from_millis(100));
+        .with_tick(Duration::from_millis(100))
+        .with_trusted_scheduler(scheduler);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(service.run(async {
         let _ = stopped.await;
@@ -489,6 +539,12 @@ async fn service_settles_from_the_transport_once() {
         .unwrap();
     keepers[0]
         .publish(topics::REPORTS, encode(&f.report))
+        .await
+        .unwrap();
+    // A keeper posing as the scheduler: its assignment is not used.
+    let task = store.get_task(f.task).unwrap().unwrap();
+    keepers[0]
+        .publish(topics::ASSIGNMENTS, encode(&assignment(&env, &f, task)))
         .await
         .unwrap();
     for i in [0, 1, 3] {
@@ -512,7 +568,7 @@ async fn service_settles_from_the_transport_once() {
             .unwrap();
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while agg.stats().received < 5 {
+    while agg.stats().received < 5 || agg.stats().untrusted_assignments < 1 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "attestations not processed"
@@ -521,6 +577,7 @@ async fn service_settles_from_the_transport_once() {
     }
     let s = agg.stats();
     assert_eq!((s.malformed, s.counted, s.late), (1, 3, 2));
+    assert_eq!(s.untrusted_assignments, 1);
     assert_eq!(s.verdicts_submitted, 1);
     assert_eq!(env.settling_events(f.task).await.len(), 1);
     assert_eq!(env.settlement(f.task).await, 1);
@@ -642,13 +699,6 @@ async fn retryable_rpc_failures_are_retried_and_settle_once() {
 
 #[tokio::test]
 async fn a_quorum_waits_for_the_job_and_performer() {
-    use alloy_json_abi::Function;
-    use triggerx_core::{
-        protocol::Assignment,
-        types::{
-            Action, Arguments, CatchUp, Job, JobStatus, Overlap, Schedule, TimeTrigger, Trigger,
-        },
-    };
     let env = env().await;
     // The task is in another scheduler's store: this one knows nothing about it.
     let elsewhere = MemoryStore::new();
@@ -669,45 +719,7 @@ async fn a_quorum_waits_for_the_job_and_performer() {
     assert!(agg.tick().await.is_empty(), "still nothing to submit with");
     assert_eq!(env.settlement(f.task).await, 0);
 
-    let t = Timestamp::from_secs(1);
-    let function = Function::parse("increment()").unwrap();
-    let job = Job {
-        id: f.job,
-        owner: Address::repeat_byte(0x11),
-        title: "j".into(),
-        trigger: Trigger::Time(TimeTrigger {
-            schedule: Schedule::Interval { every_secs: 60 },
-            start: None,
-            catch_up: CatchUp::FireOnce,
-            overlap: Overlap::Allow,
-        }),
-        action: Action {
-            chain_id: env.devnet.chain_id,
-            target: env.devnet.addresses.counter,
-            arguments: Arguments::Static {
-                values: vec![],
-                calldata: Bytes::from(function.selector().to_vec()),
-            },
-            function,
-            value: U256::ZERO,
-            gas_limit: None,
-        },
-        recurring: true,
-        expires_at: None,
-        status: JobStatus::Active,
-        created_at: t,
-        updated_at: t,
-    };
-    let assignment = Assignment {
-        task: elsewhere.get_task(f.task).unwrap().unwrap(),
-        job,
-        attempt: 0,
-        performer: f.report.performer,
-        candidates: vec![],
-        excluded: vec![],
-        hub: env.devnet.addresses.task_hub,
-        deadline: Timestamp::from_secs(100),
-    };
+    let assignment = assignment(&env, &f, elsewhere.get_task(f.task).unwrap().unwrap());
     assert!(
         agg.observe_assignment(&assignment),
         "the waiting quorum is told"

@@ -174,7 +174,7 @@ pub enum Admission {
     /// Counted, and it completed a quorum: the task is settled.
     Settled(SettledVerdict),
     /// Counted, and a quorum is reached, but the verdict waits: `jobId` or `performer` is not
-    /// known yet, or another call is submitting it.
+    /// known yet ([`Aggregator::tick`] tries again).
     Deferred,
     /// The signature does not recover to the attester for this verdict: dropped.
     Forged,
@@ -230,6 +230,8 @@ stats! {
     overloaded,
     /// Dropped by the service: payloads that did not decode.
     malformed,
+    /// Dropped by the service: assignments not sent by the trusted scheduler.
+    untrusted_assignments,
     /// Verdicts settled by this aggregator's transaction.
     verdicts_submitted,
     /// Tasks found settled by someone else.

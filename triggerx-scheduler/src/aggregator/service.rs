@@ -3,6 +3,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
+use alloy::primitives::Address;
 use tokio::{sync::mpsc, task::JoinSet};
 use triggerx_core::{
     protocol::{self, Assignment, topics},
@@ -19,6 +20,7 @@ pub struct AggregatorService {
     transport: Arc<dyn Transport>,
     tick: Duration,
     max_in_flight: usize,
+    scheduler: Option<Address>,
     attestations: mpsc::Receiver<Message>,
     reports: mpsc::Receiver<Message>,
     assignments: mpsc::Receiver<Message>,
@@ -37,7 +39,17 @@ impl AggregatorService {
             transport,
             tick: Duration::from_secs(1),
             max_in_flight: 64,
+            scheduler: None,
         }
+    }
+
+    /// Takes assignments only from `scheduler` (the verified envelope sender); others are
+    /// dropped and counted. Without it, assignments from any member are used, which lets a
+    /// member misname the `jobId` of a task missing from the store (the contract does not
+    /// check it; see `docs/trust-model.md`).
+    pub fn with_trusted_scheduler(mut self, scheduler: Address) -> Self {
+        self.scheduler = Some(scheduler);
+        self
     }
 
     /// Sets how often [`Aggregator::tick`] runs.
@@ -83,7 +95,9 @@ impl AggregatorService {
                 }
                 msg = assignments.recv() => {
                     let msg = msg.ok_or(Error::TransportClosed)?;
-                    if let Some(a) = self.decode::<Assignment>(&msg)
+                    if self.scheduler.is_some_and(|s| s != msg.sender) {
+                        inc(&self.aggregator.counters().untrusted_assignments);
+                    } else if let Some(a) = self.decode::<Assignment>(&msg)
                         && self.aggregator.observe_assignment(&a)
                     {
                         self.spawn_tick(&mut work);
