@@ -130,26 +130,41 @@ pub struct AttestationDomain {
 }
 
 impl AttestationDomain {
-    /// The digest an attester signs for a verdict on a report.
-    pub fn digest(&self, task: TaskId, report_digest: B256, approve: bool) -> B256 {
-        attestation_digest(self.chain_id, self.registry, task.0, report_digest, approve)
+    /// The digest an attester signs for a verdict on a report executed by `performer`.
+    pub fn digest(
+        &self,
+        task: TaskId,
+        report_digest: B256,
+        performer: Address,
+        approve: bool,
+    ) -> B256 {
+        attestation_digest(
+            self.chain_id,
+            self.registry,
+            task.0,
+            report_digest,
+            performer,
+            approve,
+        )
     }
 
-    /// Signs a verdict on a report.
+    /// Signs a verdict on a report executed by `performer`.
     pub fn sign(
         &self,
         signer: &PrivateKeySigner,
         task: TaskId,
         report_digest: B256,
+        performer: Address,
         verdict: Verdict,
     ) -> Attestation {
         let approve = matches!(verdict, Verdict::Approve);
         let sig = signer
-            .sign_hash_sync(&self.digest(task, report_digest, approve))
+            .sign_hash_sync(&self.digest(task, report_digest, performer, approve))
             .expect("local signing cannot fail");
         Attestation {
             task_id: task,
             report_digest,
+            performer,
             attester: signer.address(),
             verdict,
             signature: sig.as_bytes().to_vec().into(),
@@ -162,8 +177,13 @@ impl AttestationDomain {
             return false;
         };
         let approve = matches!(a.verdict, Verdict::Approve);
-        sig.recover_address_from_prehash(&self.digest(a.task_id, a.report_digest, approve))
-            .is_ok_and(|signer| signer == a.attester)
+        sig.recover_address_from_prehash(&self.digest(
+            a.task_id,
+            a.report_digest,
+            a.performer,
+            approve,
+        ))
+        .is_ok_and(|signer| signer == a.attester)
     }
 }
 
@@ -268,7 +288,8 @@ mod tests {
         };
         let k = PrivateKeySigner::from_bytes(&B256::repeat_byte(3)).unwrap();
         let t = TaskId(B256::repeat_byte(1));
-        let a = d.sign(&k, t, B256::repeat_byte(2), Verdict::Approve);
+        let performer = Address::repeat_byte(4);
+        let a = d.sign(&k, t, B256::repeat_byte(2), performer, Verdict::Approve);
         assert!(d.verify(&a));
         let mut flipped = a.clone();
         flipped.verdict = RejectReason::TxFailed.verdict();
@@ -276,6 +297,9 @@ mod tests {
         let mut other = a.clone();
         other.attester = Address::repeat_byte(9);
         assert!(!d.verify(&other));
+        let mut renamed = a.clone();
+        renamed.performer = Address::repeat_byte(5);
+        assert!(!d.verify(&renamed), "the performer is signed");
         let elsewhere = AttestationDomain { chain_id: 1, ..d };
         assert!(!elsewhere.verify(&a));
     }

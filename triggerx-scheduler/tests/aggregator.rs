@@ -80,7 +80,8 @@ async fn env() -> Env {
     }
 }
 
-/// A task in state `executed`, performed by keeper 0, and the report attested on.
+/// A task in state `executed`, performed by a keeper key outside the registry (so its power,
+/// which the quorum's base excludes, is zero), and the report attested on.
 struct Fixture {
     task: TaskId,
     job: JobId,
@@ -89,6 +90,14 @@ struct Fixture {
 }
 
 fn fixture(n: u64, store: &dyn Store) -> Fixture {
+    fixture_by(
+        n,
+        store,
+        triggerx_core::chain::anvil::keeper_key(9).address(),
+    )
+}
+
+fn fixture_by(n: u64, store: &dyn Store, performer: Address) -> Fixture {
     let job = JobId::from_u64(7);
     let due = Timestamp::from_secs(1_000 + n as i64);
     let task = Task::new(
@@ -98,7 +107,6 @@ fn fixture(n: u64, store: &dyn Store) -> Fixture {
     );
     let id = task.id;
     store.create_task(&task).unwrap();
-    let performer = triggerx_core::chain::anvil::keeper_key(0).address();
     store
         .transition_task(
             id,
@@ -139,13 +147,23 @@ impl Env {
     }
 
     fn approve(&self, i: usize, f: &Fixture) -> Attestation {
-        self.domain
-            .sign(self.keeper(i), f.task, f.digest, Verdict::Approve)
+        self.domain.sign(
+            self.keeper(i),
+            f.task,
+            f.digest,
+            f.report.performer,
+            Verdict::Approve,
+        )
     }
 
     fn reject(&self, i: usize, f: &Fixture, reason: RejectReason) -> Attestation {
-        self.domain
-            .sign(self.keeper(i), f.task, f.digest, reason.verdict())
+        self.domain.sign(
+            self.keeper(i),
+            f.task,
+            f.digest,
+            f.report.performer,
+            reason.verdict(),
+        )
     }
 
     fn aggregator(
@@ -413,15 +431,20 @@ async fn forged_and_unregistered_attestations_never_count() {
     damaged.signature = Bytes::from(sig);
     // An outsider's signature claiming to be keeper 2.
     let outsider = PrivateKeySigner::random();
-    let mut impersonated = env
-        .domain
-        .sign(&outsider, f.task, f.digest, Verdict::Approve);
+    let mut impersonated = env.domain.sign(
+        &outsider,
+        f.task,
+        f.digest,
+        f.report.performer,
+        Verdict::Approve,
+    );
     impersonated.attester = env.keeper(2).address();
     // Keeper 2 signed another report; the digest was swapped.
     let mut swapped = env.domain.sign(
         env.keeper(2),
         f.task,
         B256::repeat_byte(9),
+        f.report.performer,
         Verdict::Approve,
     );
     swapped.report_digest = f.digest;
@@ -432,9 +455,13 @@ async fn forged_and_unregistered_attestations_never_count() {
         );
     }
     // A valid signature from a key the registry does not know.
-    let stranger = env
-        .domain
-        .sign(&outsider, f.task, f.digest, Verdict::Approve);
+    let stranger = env.domain.sign(
+        &outsider,
+        f.task,
+        f.digest,
+        f.report.performer,
+        Verdict::Approve,
+    );
     assert_eq!(
         agg.handle_attestation(stranger).await.unwrap(),
         Admission::Unregistered
@@ -739,4 +766,34 @@ async fn a_quorum_waits_for_the_job_and_performer() {
     let s = agg.stats();
     // Deferred by the attestation and by the first tick; not in this store: counted, not fatal.
     assert_eq!((s.deferred, s.record_failures), (2, 1));
+}
+
+#[tokio::test]
+async fn the_performers_power_is_excluded_and_its_own_vote_refused() {
+    let env = env().await;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    // Performed by keeper 3 (power 300 of 600): the attesting base is the other 300.
+    let f = fixture_by(40, store.as_ref(), env.keeper(3).address());
+    let agg = env.aggregator(0, store.clone(), Arc::new(SystemClock));
+    agg.observe_report(&f.report);
+    assert_eq!(
+        agg.handle_attestation(env.approve(3, &f)).await.unwrap(),
+        Admission::Forged,
+        "a performer never attests its own execution"
+    );
+    for i in [0, 1] {
+        assert_eq!(
+            agg.handle_attestation(env.approve(i, &f)).await.unwrap(),
+            Admission::Counted,
+            "200 of 300 is exactly 2/3"
+        );
+    }
+    assert_eq!(env.settlement(f.task).await, 0);
+    let v = settled(agg.handle_attestation(env.approve(2, &f)).await.unwrap());
+    assert!(v.approve);
+    assert_eq!(
+        env.settlement(f.task).await,
+        1,
+        "the registry agrees: 300 of 300"
+    );
 }

@@ -5,20 +5,21 @@ pragma solidity 0.8.37;
 /// @notice The TriggerX keeper registry and attestation contract.
 ///
 /// The owner registers keepers with a voting power. A verdict on a task is accepted when it
-/// carries EIP-712 signatures of registered keepers whose summed voting power passes the quorum:
-/// strictly more than 2/3 of the total to approve, strictly more than 1/3 to reject. Each task
-/// settles at most once.
+/// carries EIP-712 signatures of registered keepers whose summed voting power passes the quorum
+/// of the **attesting power** — the total voting power minus the performer's own, since a
+/// performer never attests its own execution: strictly more than 2/3 of it to approve, strictly
+/// more than 1/3 to reject. The performer's signature is refused. Each task settles at most once.
 ///
 /// Signed type (domain: name "TriggerX", version "1", chainId, verifyingContract = this):
-///   Attestation(bytes32 taskId,bytes32 reportDigest,bool approve)
+///   Attestation(bytes32 taskId,bytes32 reportDigest,address performer,bool approve)
 ///
-/// `jobId` and `performer` are not part of the signed message: the signers commit to them through
-/// `reportDigest` (the digest of the execution report, which names both), so followers of the
-/// events must check them against the report they identify.
+/// The performer is signed, so a submitter cannot name another keeper as performer to shrink the
+/// quorum's base. `jobId` is not signed: the signers commit to it through `reportDigest` (the
+/// digest of the execution report), so followers of the events check it against the report.
 contract KeeperRegistry {
     /// @notice keccak256 of the EIP-712 attestation type.
     bytes32 public constant ATTESTATION_TYPEHASH =
-        keccak256("Attestation(bytes32 taskId,bytes32 reportDigest,bool approve)");
+        keccak256("Attestation(bytes32 taskId,bytes32 reportDigest,address performer,bool approve)");
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 private constant NAME_HASH = keccak256("TriggerX");
@@ -78,6 +79,7 @@ contract KeeperRegistry {
     error MalleableSignature(uint256 index);
     error InvalidSignature(uint256 index);
     error SignerNotKeeper(uint256 index, address signer);
+    error PerformerCannotAttest(uint256 index, address performer);
     error SignersNotAscending(uint256 index, address signer, address previous);
     error QuorumNotReached(bool approve, uint256 power, uint256 totalPower);
 
@@ -166,9 +168,14 @@ contract KeeperRegistry {
         return keccak256(abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this)));
     }
 
-    /// @notice The EIP-712 digest a keeper signs to attest `approve` on (`taskId`, `reportDigest`).
-    function attestationDigest(bytes32 taskId, bytes32 reportDigest, bool approve) public view returns (bytes32) {
-        bytes32 structHash = keccak256(abi.encode(ATTESTATION_TYPEHASH, taskId, reportDigest, approve));
+    /// @notice The EIP-712 digest a keeper signs to attest `approve` on (`taskId`, `reportDigest`)
+    ///         executed by `performer`.
+    function attestationDigest(bytes32 taskId, bytes32 reportDigest, address performer, bool approve)
+        public
+        view
+        returns (bytes32)
+    {
+        bytes32 structHash = keccak256(abi.encode(ATTESTATION_TYPEHASH, taskId, reportDigest, performer, approve));
         return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
     }
 
@@ -184,17 +191,18 @@ contract KeeperRegistry {
         bytes[] calldata signatures
     ) external {
         if (_settlement[taskId] != Settlement.None) revert TaskAlreadySettled(taskId);
-        bytes32 digest = attestationDigest(taskId, reportDigest, approve);
+        bytes32 digest = attestationDigest(taskId, reportDigest, performer, approve);
         uint256 power;
         address previous;
         for (uint256 i = 0; i < signatures.length; ++i) {
             address signer = _recover(i, digest, signatures[i]);
             if (signer <= previous) revert SignersNotAscending(i, signer, previous);
             if (!_isKeeper[signer]) revert SignerNotKeeper(i, signer);
+            if (signer == performer) revert PerformerCannotAttest(i, signer);
             power += _votingPower[signer];
             previous = signer;
         }
-        uint256 total = totalVotingPower;
+        uint256 total = totalVotingPower - (_isKeeper[performer] ? _votingPower[performer] : 0);
         bool reached = approve ? power * 3 > total * 2 : power * 3 > total;
         if (!reached) revert QuorumNotReached(approve, power, total);
         if (approve) {

@@ -56,12 +56,13 @@ sol!(
 
 sol! {
     /// The EIP-712 message a keeper signs to attest a verdict, as `KeeperRegistry` verifies it:
-    /// `Attestation(bytes32 taskId,bytes32 reportDigest,bool approve)` in the domain
-    /// [`attestation_domain`].
+    /// `Attestation(bytes32 taskId,bytes32 reportDigest,address performer,bool approve)` in the
+    /// domain [`attestation_domain`].
     #[derive(Debug, PartialEq, Eq)]
     struct Attestation {
         bytes32 taskId;
         bytes32 reportDigest;
+        address performer;
         bool approve;
     }
 }
@@ -80,19 +81,21 @@ pub fn attestation_domain(
     }
 }
 
-/// The digest a keeper signs to attest `approve` on (`task_id`, `report_digest`), equal to the
-/// registry's `attestationDigest` view.
+/// The digest a keeper signs to attest `approve` on (`task_id`, `report_digest`) executed by
+/// `performer`, equal to the registry's `attestationDigest` view.
 pub fn attestation_digest(
     chain_id: u64,
     registry: alloy::primitives::Address,
     task_id: alloy::primitives::B256,
     report_digest: alloy::primitives::B256,
+    performer: alloy::primitives::Address,
     approve: bool,
 ) -> alloy::primitives::B256 {
     use alloy::sol_types::SolStruct as _;
     Attestation {
         taskId: task_id,
         reportDigest: report_digest,
+        performer,
         approve,
     }
     .eip712_signing_hash(&attestation_domain(chain_id, registry))

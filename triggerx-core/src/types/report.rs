@@ -49,6 +49,8 @@ pub struct Attestation {
     pub task_id: TaskId,
     /// Digest of the report attested.
     pub report_digest: B256,
+    /// The performer whose execution is attested (signed, so a verdict cannot name another).
+    pub performer: Address,
     /// The attester.
     pub attester: Address,
     /// The decision.

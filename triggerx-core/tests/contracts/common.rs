@@ -112,6 +112,7 @@ pub(crate) fn sign(
     k: &DevnetKeeper,
     task: B256,
     report: B256,
+    performer: Address,
     approve: bool,
 ) -> Bytes {
     let digest = attestation_digest(
@@ -119,6 +120,7 @@ pub(crate) fn sign(
         net.addresses.keeper_registry,
         task,
         report,
+        performer,
         approve,
     );
     Bytes::from(

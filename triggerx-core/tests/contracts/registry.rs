@@ -9,14 +9,18 @@ async fn verdict_quorums() -> TestResult {
     let ks = net.sorted_keepers();
     let report = keccak256(b"report");
     let job = U256::from(42);
-    let performer = ks[0].address();
+    // A performer outside the voting set: the quorum's base is the whole 300.
+    let performer = net.users[4].address();
     let submit = |t: B256, approve: bool, sigs: Vec<Bytes>| {
         registry.submitVerdict(t, job, performer, report, approve, sigs)
     };
 
     // > 2/3 approves.
     let t = task("v-approve");
-    let sigs: Vec<_> = ks.iter().map(|k| sign(&net, k, t, report, true)).collect();
+    let sigs: Vec<_> = ks
+        .iter()
+        .map(|k| sign(&net, k, t, report, performer, true))
+        .collect();
     let r = receipt(submit(t, true, sigs).send().await).await;
     let ev = r
         .decoded_log::<KeeperRegistry::TaskSubmitted>()
@@ -33,25 +37,28 @@ async fn verdict_quorums() -> TestResult {
     assert_eq!(registry.settlement(t).call().await?, 1);
 
     // Settles once: neither approve nor reject again.
-    let again: Vec<_> = ks.iter().map(|k| sign(&net, k, t, report, false)).collect();
+    let again: Vec<_> = ks
+        .iter()
+        .map(|k| sign(&net, k, t, report, performer, false))
+        .collect();
     let _: KeeperRegistry::TaskAlreadySettled = revert(submit(t, false, again).send().await);
 
     // Exactly 2/3 is not enough to approve.
     let t = task("v-two-thirds");
     let sigs: Vec<_> = ks[..2]
         .iter()
-        .map(|k| sign(&net, k, t, report, true))
+        .map(|k| sign(&net, k, t, report, performer, true))
         .collect();
     let e: KeeperRegistry::QuorumNotReached = revert(submit(t, true, sigs).send().await);
     assert_eq!((e.power, e.totalPower), (U256::from(200), U256::from(300)));
 
     // > 1/3 rejects; exactly 1/3 does not.
     let t = task("v-reject");
-    let one = vec![sign(&net, ks[1], t, report, false)];
+    let one = vec![sign(&net, ks[1], t, report, performer, false)];
     let _: KeeperRegistry::QuorumNotReached = revert(submit(t, false, one).send().await);
     let two: Vec<_> = ks[1..]
         .iter()
-        .map(|k| sign(&net, k, t, report, false))
+        .map(|k| sign(&net, k, t, report, performer, false))
         .collect();
     let r = receipt(submit(t, false, two).send().await).await;
     let ev = r
@@ -65,16 +72,65 @@ async fn verdict_quorums() -> TestResult {
 }
 
 #[tokio::test]
+async fn the_performer_is_outside_the_quorum() -> TestResult {
+    let (_anvil, net) = devnet(3).await;
+    let registry = net.keeper_registry(&net.provider_for(&net.users[0]));
+    let ks = net.sorted_keepers();
+    let report = keccak256(b"report");
+    let performer = ks[0].address();
+    let submit = |t: B256, sigs: Vec<Bytes>| {
+        registry.submitVerdict(t, U256::from(7), performer, report, true, sigs)
+    };
+    // Its own signature is refused.
+    let t = task("p-own");
+    let sigs: Vec<_> = ks
+        .iter()
+        .map(|k| sign(&net, k, t, report, performer, true))
+        .collect();
+    let e: KeeperRegistry::PerformerCannotAttest = revert(submit(t, sigs).send().await);
+    assert_eq!(e.performer, performer);
+    // The other two are the whole attesting power (200 of 300 minus the performer's 100).
+    let sigs: Vec<_> = ks[1..]
+        .iter()
+        .map(|k| sign(&net, k, t, report, performer, true))
+        .collect();
+    let r = receipt(submit(t, sigs).send().await).await;
+    let ev = r
+        .decoded_log::<KeeperRegistry::TaskSubmitted>()
+        .expect("TaskSubmitted")
+        .data;
+    assert_eq!(
+        (ev.power, ev.totalPower),
+        (U256::from(200), U256::from(200))
+    );
+    // Signatures naming another performer do not recover to keepers for this one.
+    let t = task("p-other");
+    let other = ks[1].address();
+    let sigs: Vec<_> = ks[1..]
+        .iter()
+        .map(|k| sign(&net, k, t, report, other, true))
+        .collect();
+    assert!(
+        submit(t, sigs).send().await.is_err(),
+        "the performer is signed"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn verdict_refuses_bad_signatures_and_signer_lists() -> TestResult {
     let (_anvil, net) = devnet(3).await;
     let registry = net.keeper_registry(&net.provider_for(&net.users[0]));
     let ks = net.sorted_keepers();
     let report = keccak256(b"report");
     let t = task("bad");
-    let submit = |sigs: Vec<Bytes>| {
-        registry.submitVerdict(t, U256::from(1), ks[0].address(), report, true, sigs)
-    };
-    let good: Vec<_> = ks.iter().map(|k| sign(&net, k, t, report, true)).collect();
+    let performer = net.users[4].address();
+    let submit =
+        |sigs: Vec<Bytes>| registry.submitVerdict(t, U256::from(1), performer, report, true, sigs);
+    let good: Vec<_> = ks
+        .iter()
+        .map(|k| sign(&net, k, t, report, performer, true))
+        .collect();
 
     // Unregistered signer (a dev account that is not a keeper), placed in ascending order.
     let outsider = DevnetKeeper {
@@ -85,14 +141,14 @@ async fn verdict_refuses_bad_signatures_and_signer_lists() -> TestResult {
     signers.sort_by_key(|k| k.address());
     let sigs = signers
         .iter()
-        .map(|k| sign(&net, k, t, report, true))
+        .map(|k| sign(&net, k, t, report, performer, true))
         .collect();
     let e: KeeperRegistry::SignerNotKeeper = revert(submit(sigs).send().await);
     assert_eq!(e.signer, outsider.address());
 
     // A signature over another message recovers to some other address: refused.
     let mut sigs = good.clone();
-    sigs[2] = sign(&net, ks[2], t, report, false);
+    sigs[2] = sign(&net, ks[2], t, report, performer, false);
     let err = submit(sigs)
         .send()
         .await
@@ -168,14 +224,25 @@ async fn attestation_digest_matches_off_chain_eip712() -> TestResult {
     let registry = net.keeper_registry(&net.provider);
     let domain = attestation_domain(net.chain_id, net.addresses.keeper_registry);
     assert_eq!(registry.domainSeparator().call().await?, domain.separator());
-    for (t, rd, approve) in [
-        (task("a"), keccak256(b"r1"), true),
-        (task("a"), keccak256(b"r1"), false),
-        (B256::ZERO, B256::repeat_byte(0xff), true),
+    let p = net.users[4].address();
+    for (t, rd, performer, approve) in [
+        (task("a"), keccak256(b"r1"), p, true),
+        (task("a"), keccak256(b"r1"), p, false),
+        (task("a"), keccak256(b"r1"), Address::ZERO, true),
+        (B256::ZERO, B256::repeat_byte(0xff), p, true),
     ] {
-        let on_chain = registry.attestationDigest(t, rd, approve).call().await?;
-        let off_chain =
-            attestation_digest(net.chain_id, net.addresses.keeper_registry, t, rd, approve);
+        let on_chain = registry
+            .attestationDigest(t, rd, performer, approve)
+            .call()
+            .await?;
+        let off_chain = attestation_digest(
+            net.chain_id,
+            net.addresses.keeper_registry,
+            t,
+            rd,
+            performer,
+            approve,
+        );
         assert_eq!(on_chain, off_chain);
     }
     // A different verifying contract or chain gives a different digest.
@@ -184,11 +251,12 @@ async fn attestation_digest_matches_off_chain_eip712() -> TestResult {
         net.addresses.keeper_registry,
         task("a"),
         keccak256(b"r1"),
+        p,
         true,
     );
     assert_ne!(
         registry
-            .attestationDigest(task("a"), keccak256(b"r1"), true)
+            .attestationDigest(task("a"), keccak256(b"r1"), p, true)
             .call()
             .await?,
         other
@@ -260,7 +328,8 @@ async fn registry_manages_keepers_and_power() -> TestResult {
     );
     let t = task("vote");
     let report = keccak256(b"rep");
-    let sig = sign(&net, &gone, t, report, true);
+    let performer = gone.address();
+    let sig = sign(&net, &gone, t, report, performer, true);
     let e: KeeperRegistry::SignerNotKeeper = revert(
         net.keeper_registry(&net.provider)
             .submitVerdict(t, job.0, gone.address(), report, true, vec![sig])

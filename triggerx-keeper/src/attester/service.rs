@@ -458,7 +458,7 @@ async fn attest(
     let attestation = attester
         .config()
         .domain()
-        .sign(&signer, report.task_id, digest, verdict);
+        .sign(&signer, report.task_id, digest, report.performer, verdict);
     match transport
         .publish(topics::ATTESTATIONS, protocol::encode(&attestation))
         .await

@@ -31,6 +31,10 @@ const MAX_REASON: usize = 64;
 #[derive(Debug)]
 struct Open {
     tally: Tally,
+    /// The performer every counted attestation names (signed); it never attests itself.
+    performer: Address,
+    /// Its voting power, excluded from the quorum's base.
+    performer_power: U256,
     /// A call is settling this task right now.
     submitting: bool,
     /// A quorum was reached but settling did not finish (context missing, retryable failure):
@@ -142,13 +146,15 @@ impl Aggregator {
             inc(&self.stats.late);
             return Ok(Admission::Late);
         }
-        if !self.domain.verify(&a) {
+        // A performer never attests its own execution (the registry refuses that signature).
+        if !self.domain.verify(&a) || a.attester == a.performer {
             inc(&self.stats.forged);
             tracing::debug!(%task, attester = %a.attester, "forged attestation dropped");
             return Ok(Admission::Forged);
         }
         let now = self.clock.now();
-        let (power, total) = match self.powers(a.attester, now).await {
+        let (power, total, performer_power) = match self.powers(a.attester, a.performer, now).await
+        {
             Ok(p) => p,
             Err(e) => {
                 inc(&self.stats.rpc_errors);
@@ -180,11 +186,18 @@ impl Aggregator {
                     }
                     v.insert(Open {
                         tally: Tally::new(now),
+                        performer: a.performer,
+                        performer_power,
                         submitting: false,
                         retry: false,
                     })
                 }
             };
+            if open.performer != a.performer {
+                // Names another performer than the task's other attestations: not countable.
+                inc(&self.stats.forged);
+                return Ok(Admission::Forged);
+            }
             let first = open.tally.len() == 0;
             match open.tally.add(
                 a.attester,
@@ -227,15 +240,29 @@ impl Aggregator {
         }
     }
 
-    async fn powers(&self, attester: Address, now: Timestamp) -> Result<(U256, U256)> {
+    /// The attester's power, the attesting total (all power minus the performer's), and the
+    /// performer's power.
+    async fn powers(
+        &self,
+        attester: Address,
+        performer: Address,
+        now: Timestamp,
+    ) -> Result<(U256, U256, U256)> {
         let power = self
             .retrying(|| self.registry.voting_power(attester, now))
             .await?;
         if power.is_zero() {
-            return Ok((power, U256::ZERO));
+            return Ok((power, U256::ZERO, U256::ZERO));
         }
         let total = self.retrying(|| self.registry.total_power(now)).await?;
-        Ok((power, total))
+        let performer_power = self
+            .retrying(|| self.registry.voting_power(performer, now))
+            .await?;
+        Ok((
+            power,
+            total.saturating_sub(performer_power),
+            performer_power,
+        ))
     }
 
     /// Runs `f` again after retryable failures, up to [`Config::submit_attempts`] times with
@@ -283,8 +310,19 @@ impl Aggregator {
                 }
             }
         }
+        let performer = self.lock().open.get(&task).map(|o| o.performer);
+        let performer_power = match performer {
+            Some(p) => self
+                .retrying(|| self.registry.voting_power(p, now))
+                .await
+                .ok(),
+            None => None,
+        };
         if let Some(o) = self.lock().open.get_mut(&task) {
             o.tally.reprice(&powers);
+            if let Some(p) = performer_power {
+                o.performer_power = p;
+            }
         }
     }
 
@@ -324,9 +362,11 @@ impl Aggregator {
 
     /// `Ok(None)` when `jobId` or `performer` is not known yet.
     async fn try_settle(&self, task: TaskId, d: &Decision) -> Result<Option<SettledVerdict>> {
-        let Some((job, performer)) = self.context(task, d.report_digest).await? else {
+        let Some((job, known)) = self.context(task, d.report_digest).await? else {
             return Ok(None);
         };
+        // The signatures name the performer; submit exactly that one.
+        let performer = self.lock().open.get(&task).map_or(known, |o| o.performer);
         let submitted = self.submit_with_retries(task, job, performer, d).await?;
         let v = match submitted {
             Submitted::Ours { tx_hash } => {
@@ -501,6 +541,7 @@ impl Aggregator {
                 if open.submitting {
                     continue;
                 }
+                let total = total.map(|t| t.saturating_sub(open.performer_power));
                 if let Some(total) = total
                     && open.tally.impossible_since.is_none()
                     && !open.tally.still_possible(total)

@@ -22,6 +22,7 @@
 //! attester uses.
 
 pub mod fetch;
+pub mod service;
 
 use std::{
     collections::{BTreeMap, HashMap},

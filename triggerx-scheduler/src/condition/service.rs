@@ -1,0 +1,79 @@
+//! [`ConditionService`]: drives a [`ConditionEngine`] on tokio — ticks at each job's next round,
+//! hands new tasks to the dispatcher, and applies job changes as they arrive.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use tokio::sync::mpsc;
+use triggerx_core::types::Job;
+
+use super::ConditionEngine;
+use crate::{Result, dispatch::Dispatcher, time::service::Command};
+
+/// A handle to send job changes to a running [`ConditionService`].
+#[derive(Debug, Clone)]
+pub struct Handle(mpsc::Sender<Command>);
+
+impl Handle {
+    /// Starts or updates watching a job.
+    pub async fn upsert(&self, job: Job) -> bool {
+        self.0.send(Command::Upsert(Box::new(job))).await.is_ok()
+    }
+
+    /// Stops watching a job.
+    pub async fn remove(&self, id: triggerx_core::JobId) -> bool {
+        self.0.send(Command::Remove(id)).await.is_ok()
+    }
+}
+
+/// Drives a [`ConditionEngine`].
+#[derive(Debug)]
+pub struct ConditionService {
+    engine: ConditionEngine,
+    dispatcher: Arc<dyn Dispatcher>,
+    commands: mpsc::Receiver<Command>,
+    /// Longest sleep between ticks (default 1 s).
+    max_sleep: Duration,
+}
+
+impl ConditionService {
+    /// A service over `engine`, and the handle that controls it.
+    pub fn new(engine: ConditionEngine, dispatcher: Arc<dyn Dispatcher>) -> (Self, Handle) {
+        let (tx, rx) = mpsc::channel(1024);
+        let service = Self {
+            engine,
+            dispatcher,
+            commands: rx,
+            max_sleep: Duration::from_secs(1),
+        };
+        (service, Handle(tx))
+    }
+
+    /// Runs until `shutdown` completes.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<ConditionEngine> {
+        tokio::pin!(shutdown);
+        loop {
+            for task in self.engine.tick().await? {
+                self.dispatcher.dispatch(task).await?;
+            }
+            let now = self.engine.clock.now();
+            let sleep = self
+                .engine
+                .next_wakeup()
+                .map(|t| {
+                    let ms = (t.as_millis() - now.as_millis()).max(0);
+                    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+                })
+                .unwrap_or(self.max_sleep)
+                .min(self.max_sleep);
+            tokio::select! {
+                () = &mut shutdown => return Ok(self.engine),
+                () = tokio::time::sleep(sleep) => {}
+                cmd = self.commands.recv() => match cmd {
+                    Some(Command::Upsert(job)) => self.engine.upsert_job(&job)?,
+                    Some(Command::Remove(id)) => self.engine.remove_job(id),
+                    None => tokio::time::sleep(sleep).await,
+                },
+            }
+        }
+    }
+}
