@@ -10,14 +10,17 @@ use alloy::{
 };
 use alloy_json_abi::{Event, Function};
 use triggerx_core::{
-    JobId, Timestamp,
+    JobId, TaskId, Timestamp,
     chain::{
         AlloyClient, ChainClient,
         anvil::{Anvil, AnvilOptions, Devnet, DevnetOptions},
         contracts::{Counter, DemoToken, KeeperRegistry, PriceFeed, TaskHub},
     },
     clock::{Clock, SystemClock},
-    store::{JobStore, KeeperStore, MemoryStore, Store, TaskFilter},
+    ids::Occurrence,
+    protocol::{self, Assignment, topics},
+    selection::{Candidate, select_performer},
+    store::{JobStore, KeeperFilter, KeeperStore, MemoryStore, Store, TaskFilter},
     transport::{
         Members, Transport,
         inprocess::{Config as NetConfig, InProcessNetwork},
@@ -51,6 +54,10 @@ struct Net {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     aggregator: Arc<Aggregator>,
     attesters: Vec<attester::Monitor>,
+    /// Performer roles, not running until [`Net::run_performers`]: (keeper, service, its
+    /// transport node, a spare engine on its key for tests that act as that keeper).
+    performers: Vec<(Address, PerformerService, Arc<dyn Transport>, Engine)>,
+    stop_rx: tokio::sync::watch::Receiver<bool>,
 }
 
 fn stopped(
@@ -88,6 +95,7 @@ async fn start() -> Net {
     let mut tasks = Vec::new();
     let a = devnet.addresses;
     let mut attesters = Vec::new();
+    let mut performers = Vec::new();
 
     // Keepers: registered on-chain by the devnet; online in the store (the health service's job).
     for k in &devnet.keepers {
@@ -113,10 +121,12 @@ async fn start() -> Net {
             k.signer.clone(),
             attester::ServiceConfig::default(),
         );
-        let s = stopped(&stop_rx);
-        tasks.push(tokio::spawn(async move {
-            performer.run(s).await;
-        }));
+        performers.push((
+            k.address(),
+            performer,
+            node.clone(),
+            engine_for_tests(&client, &k.signer).await,
+        ));
         attesters.push(attester.monitor());
         let s = stopped(&stop_rx);
         tasks.push(tokio::spawn(async move {
@@ -145,12 +155,12 @@ async fn start() -> Net {
     let sched_node: Arc<dyn Transport> =
         Arc::new(net.join(scheduler_key, members.clone(), clock.clone()));
     let (dispatcher, rx) = ChannelDispatcher::new(1024);
-    let assigner = Assigner::new(
-        store.clone(),
-        sched_node,
-        clock.clone(),
-        assign::Config::new(a.task_hub),
-    );
+    // A short execution deadline so the backup test does not wait long.
+    let assign_config = assign::Config {
+        execution_timeout: Duration::from_secs(4),
+        ..assign::Config::new(a.task_hub)
+    };
+    let assigner = Assigner::new(store.clone(), sched_node, clock.clone(), assign_config);
     let s = stopped(&stop_rx);
     tasks.push(tokio::spawn(async move {
         assigner
@@ -168,10 +178,46 @@ async fn start() -> Net {
         tasks,
         aggregator,
         attesters,
+        performers,
+        stop_rx,
     }
 }
 
+async fn engine_for_tests(client: &Arc<dyn ChainClient>, signer: &PrivateKeySigner) -> Engine {
+    Engine::new(client.clone(), signer.clone(), EngineConfig::default())
+        .await
+        .expect("engine")
+}
+
 impl Net {
+    /// Starts the performer role of every keeper except `silent` ones (they still attest).
+    fn run_performers(&mut self, silent: &[Address]) {
+        for (address, performer, _, _) in std::mem::take(&mut self.performers) {
+            if silent.contains(&address) {
+                continue;
+            }
+            let s = stopped(&self.stop_rx);
+            self.tasks.push(tokio::spawn(async move {
+                performer.run(s).await;
+            }));
+        }
+    }
+
+    /// The keeper the assigner will pick for attempt `attempt` of `task`.
+    fn selected(&self, task: TaskId, attempt: u32, excluded: &[Address]) -> Address {
+        let candidates: Vec<Candidate> = self
+            .store
+            .list_keepers(&KeeperFilter::SELECTABLE)
+            .unwrap()
+            .into_iter()
+            .map(|k| Candidate {
+                address: k.address,
+                power: k.voting_power,
+            })
+            .collect();
+        select_performer(task, attempt, &candidates, excluded).expect("a candidate")
+    }
+
     /// Registers the job on-chain for `target` (the hub requires it) and funds its owner.
     async fn on_chain_job(&self, target: Address) -> (JobId, Address) {
         let owner = self.devnet.users[1].clone();
@@ -283,7 +329,8 @@ async fn counter_value(net: &Net) -> U256 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn time_job_executes_once_and_is_accepted_on_chain() {
-    let net = start().await;
+    let mut net = start().await;
+    net.run_performers(&[]);
     let (id, owner) = net.on_chain_job(net.devnet.addresses.counter).await;
     let due = Timestamp::from_secs(Timestamp::now().as_secs() + 2);
     let trigger = Trigger::Time(TimeTrigger {
@@ -317,7 +364,8 @@ async fn time_job_executes_once_and_is_accepted_on_chain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn event_job_executes_once_and_is_accepted_on_chain() {
-    let net = start().await;
+    let mut net = start().await;
+    net.run_performers(&[]);
     let (id, owner) = net.on_chain_job(net.devnet.addresses.counter).await;
     let alice = Address::repeat_byte(0xa1);
     let event =
@@ -386,7 +434,8 @@ async fn event_job_executes_once_and_is_accepted_on_chain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn condition_job_executes_once_and_is_accepted_on_chain() {
-    let net = start().await;
+    let mut net = start().await;
+    net.run_performers(&[]);
     let (id, owner) = net.on_chain_job(net.devnet.addresses.counter).await;
     let trigger = Trigger::Condition(ConditionTrigger {
         source: ValueSource::PriceFeed {
@@ -442,6 +491,145 @@ async fn condition_job_executes_once_and_is_accepted_on_chain() {
         .unwrap();
     let task = net.wait_settled(id).await;
     net.assert_accepted_once(&task).await;
+    run.abort();
+    net.stop().await;
+}
+
+fn at_job(id: JobId, owner: Address, due: Timestamp, counter: Address) -> Job {
+    let trigger = Trigger::Time(TimeTrigger {
+        schedule: Schedule::At {
+            instants: vec![due],
+        },
+        start: None,
+        catch_up: CatchUp::FireOnce,
+        overlap: Overlap::Skip,
+    });
+    job(id, owner, trigger, counter_action(counter))
+}
+
+fn run_time_engine(net: &Net) -> tokio::task::JoinHandle<()> {
+    let mut engine = TimeEngine::new(net.store.clone(), time::Config::default());
+    engine.load().unwrap();
+    let (service, _h) = TimeService::new(engine, Arc::new(SystemClock), net.dispatcher.clone());
+    let s = stopped(&net.stop.subscribe());
+    tokio::spawn(async move {
+        let _ = service.run(s).await;
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_silent_performer_is_replaced_and_the_task_executes_once() {
+    let mut net = start().await;
+    let counter = net.devnet.addresses.counter;
+    let (id, owner) = net.on_chain_job(counter).await;
+    let due = Timestamp::from_secs(Timestamp::now().as_secs() + 3);
+    let task_id = Occurrence::Time { job: id, due }.task_id();
+    let silent = net.selected(task_id, 0, &[]);
+    net.run_performers(&[silent]);
+    net.store
+        .insert_job(&at_job(id, owner, due, counter))
+        .unwrap();
+    let run = run_time_engine(&net);
+    let task = net.wait_settled(id).await;
+    net.assert_accepted_once(&task).await;
+    assert_eq!(task.attempts, 2, "the backup took over after the deadline");
+    assert_ne!(task.performer, Some(silent));
+    assert_eq!(task.performer, Some(net.selected(task_id, 1, &[silent])));
+    assert_eq!(
+        counter_value(&net).await,
+        U256::from(1),
+        "executed exactly once"
+    );
+    run.abort();
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lying_performer_is_rejected_on_chain() {
+    let mut net = start().await;
+    let counter = net.devnet.addresses.counter;
+    let (id, owner) = net.on_chain_job(counter).await;
+    let due = Timestamp::from_secs(Timestamp::now().as_secs() + 3);
+    let task_id = Occurrence::Time { job: id, due }.task_id();
+    let liar = net.selected(task_id, 0, &[]);
+    let (node, engine) = net
+        .performers
+        .iter()
+        .find(|p| p.0 == liar)
+        .map(|p| (p.2.clone(), p.3.clone()))
+        .unwrap();
+    let mut assignments = node.subscribe(topics::ASSIGNMENTS, 16);
+    net.run_performers(&[liar]);
+    net.store
+        .insert_job(&at_job(id, owner, due, counter))
+        .unwrap();
+    let run = run_time_engine(&net);
+    let msg = tokio::time::timeout(Duration::from_secs(30), assignments.recv())
+        .await
+        .expect("assignment")
+        .unwrap();
+    let a: Assignment = protocol::decode(&msg.payload).unwrap();
+    assert_eq!(a.performer, liar);
+    // The liar executes other calldata through the hub for this task: incrementBy(5).
+    let by = Function::parse("incrementBy(uint256)").unwrap();
+    let calldata = triggerx_core::abi::encode_call(&by, &[serde_json::json!("5")]).unwrap();
+    let mut lie = a.job.action.clone();
+    lie.function = by;
+    lie.arguments = Arguments::Static {
+        values: vec![serde_json::json!("5")],
+        calldata: calldata.clone(),
+    };
+    let outcome = engine
+        .execute_task(a.hub, a.task.id, a.job.id, &lie)
+        .await
+        .expect("executed");
+    let logs: Vec<_> = outcome
+        .receipt
+        .inner
+        .logs()
+        .iter()
+        .map(|l| (l.address(), l.topics().to_vec(), l.data().data.clone()))
+        .collect();
+    let report = triggerx_core::types::ExecutionReport {
+        task_id: a.task.id,
+        performer: liar,
+        evidence: a.task.evidence.clone(),
+        inputs_digest: alloy::primitives::keccak256(&calldata),
+        tx_hash: outcome.tx_hash,
+        block_number: outcome.block_number,
+        receipt_digest: protocol::receipt_digest(
+            outcome.tx_hash,
+            outcome.receipt.block_hash.unwrap_or_default(),
+            true,
+            outcome.gas_used,
+            &logs,
+        ),
+        gas_used: outcome.gas_used,
+        reported_at: Timestamp::now(),
+    };
+    node.publish(topics::REPORTS, protocol::encode(&report))
+        .await
+        .unwrap();
+    let task = net.wait_settled(id).await;
+    assert_eq!(task.status, TaskStatus::Rejected, "{task:#?}");
+    assert!(
+        task.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("calldata_mismatch"),
+        "{task:#?}"
+    );
+    let registry = KeeperRegistry::new(net.devnet.addresses.keeper_registry, &net.devnet.provider);
+    assert_eq!(
+        registry.settlement(task.id.0).call().await.unwrap(),
+        2,
+        "TaskRejected on-chain"
+    );
+    assert_eq!(
+        counter_value(&net).await,
+        U256::from(5),
+        "the lie did execute; it is not accepted"
+    );
     run.abort();
     net.stop().await;
 }
