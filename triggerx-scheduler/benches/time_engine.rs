@@ -156,6 +156,65 @@ fn engine_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
     })
 }
 
+/// tokio-cron-scheduler holding `n` one-shot jobs due over `secs` seconds (the same fire rate as
+/// the others when `n = rate × secs`).
+fn tokio_cron_scheduler_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
+    use tokio_cron_scheduler::{Job as TcsJob, JobScheduler};
+    rt.block_on(async move {
+        let sched = JobScheduler::new().await.expect("scheduler");
+        let before = rss_bytes();
+        let t0 = first_due(n);
+        let (tx, mut rx) = mpsc::channel::<(Timestamp, i64)>(65_536);
+        let base = std::time::Instant::now();
+        let now_ms = Timestamp::now().as_millis();
+        for i in 0..n {
+            let due = t0.add_millis((i * secs * 1000 / n) as i64);
+            let at = base + Duration::from_millis((due.as_millis() - now_ms).max(0) as u64);
+            let tx = tx.clone();
+            let job = TcsJob::new_one_shot_at_instant_async(at, move |_, _| {
+                let tx = tx.clone();
+                Box::pin(async move {
+                    let now_us = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_micros() as i64;
+                    let _ = tx.send((due, now_us)).await;
+                })
+            })
+            .expect("job");
+            sched.add(job).await.expect("add");
+        }
+        drop(tx);
+        let per_job_bytes = (rss_bytes().saturating_sub(before)) as f64 / n as f64;
+        assert!(
+            Timestamp::now() < t0,
+            "adding jobs took longer than the head start"
+        );
+        sched.start().await.expect("start");
+        let end = t0.add_millis(secs as i64 * 1000);
+        let mut jitter_us = Vec::new();
+        while let Ok(Some((due, at_us))) =
+            tokio::time::timeout(Duration::from_secs(secs + 5), rx.recv()).await
+        {
+            jitter_us.push(at_us - due.as_millis() * 1000);
+            if jitter_us.len() as u64 == n || Timestamp::now() > end.add_millis(2_000) {
+                break;
+            }
+        }
+        let mut sched = sched;
+        let _ = sched.shutdown().await;
+        let fires = jitter_us.len();
+        jitter_us.sort_unstable();
+        Run {
+            per_job_bytes,
+            p50_ms: percentile(&jitter_us, 0.50),
+            p99_ms: percentile(&jitter_us, 0.99),
+            fires,
+            secs: secs as f64,
+        }
+    })
+}
+
 /// The naive approach: one tokio task per job sleeping until each due instant.
 fn task_per_job_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
     let before = rss_bytes();
@@ -234,6 +293,27 @@ fn main() {
         b.p50_ms,
         b.p99_ms,
         b.fires as f64 / b.secs
+    );
+    let tcs_jobs = env_or("TIME_BENCH_TCS_JOBS", 10_000 * secs);
+    let c = tokio_cron_scheduler_run(&rt, tcs_jobs, secs);
+    println!(
+        "  tokio-cron-scheduler ({tcs_jobs} one-shot jobs): {:>8.1} B/job  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>7.0} fires/s",
+        c.per_job_bytes,
+        c.p50_ms,
+        c.p99_ms,
+        c.fires as f64 / c.secs
+    );
+    println!(
+        "bench time_engine_jitter_p99_vs_tokio_cron_scheduler: {:.2} ms (baseline {:.2} ms, ratio {:.3})",
+        e.p99_ms,
+        c.p99_ms,
+        e.p99_ms / c.p99_ms
+    );
+    println!(
+        "bench time_engine_memory_per_job_vs_tokio_cron_scheduler: {:.0} bytes (baseline {:.0} bytes, ratio {:.3})",
+        e.per_job_bytes,
+        c.per_job_bytes,
+        e.per_job_bytes / c.per_job_bytes
     );
     println!(
         "bench time_engine_memory_per_job: {:.0} bytes (baseline {:.0} bytes, ratio {:.2})",
