@@ -14,6 +14,8 @@
 //! - [`dispatch`]: the interface the engines hand new tasks to.
 //! - [`aggregator`]: collects attestations, checks signatures and on-chain voting power,
 //!   decides by stake-weighted quorum and settles each task once on the `KeeperRegistry`.
+//! - [`registrar`]: follows the registry contracts' confirmed logs (keepers, voting power,
+//!   settlements, job cancellations) into the store, and credits points once per task.
 //!
 //! This crate depends on `triggerx-core` only and never on `triggerx-keeper` (DESIGN §2).
 
@@ -24,6 +26,7 @@ pub mod dispatch;
 pub mod error;
 pub mod event;
 pub mod health;
+pub mod registrar;
 pub mod time;
 
 pub use error::{Error, Result};
