@@ -523,10 +523,23 @@ async fn settlements_are_recorded_and_credited_exactly_once_across_restarts() ->
     }
 
     // T1: executed, accepted by all three attesters (300 of the 300 attesting power).
+    // Its execution is processed in an earlier range than its settlement, so the charge is
+    // looked up by task id.
     let (t1, c1) = s.executed("1", TaskStatus::Executed).await;
+    env.mine(depth).await;
+    first.poll().await?;
+    assert_eq!(first.stats().credited, 0);
     s.settle(t1, true, &[0, 1, 2]).await;
     env.mine(depth).await;
     first.poll().await?;
+    assert_eq!(
+        (
+            first.stats().credited,
+            first.stats().accepted,
+            first.stats().charges_missing
+        ),
+        (1, 1, 0)
+    );
     assert_eq!(store.get_task(t1)?.unwrap().status, TaskStatus::Accepted);
     assert_eq!(s.points(a), (ether(c1), 0, 1));
     assert_eq!(s.points(c), (ether(c1), 0, 1));
@@ -545,8 +558,15 @@ async fn settlements_are_recorded_and_credited_exactly_once_across_restarts() ->
 
     let store = open(&path);
     let mut second = env.registrar(&store, depth);
-    second.poll().await?;
+    let blocks = second.poll().await?;
     let st = second.stats();
+    eprintln!(
+        "measure registrar: {} RPC calls for {blocks} blocks holding 2 settlements",
+        st.rpc_calls
+    );
+    // An idle poll (no new confirmed block) costs exactly one call.
+    second.poll().await?;
+    assert_eq!(second.stats().rpc_calls, st.rpc_calls + 1);
     assert_eq!(
         (st.credited, st.rejected, st.accepted, st.already_recorded),
         (2, 1, 0, 1),
@@ -721,5 +741,65 @@ async fn cancelled_jobs_become_deleted_and_unknown_tasks_are_skipped() -> TestRe
         store.get_keeper(performer.address())?.unwrap().points,
         Decimal::zero()
     );
+    Ok(())
+}
+
+impl Env {
+    async fn snapshot(&self) -> serde_json::Value {
+        self.devnet
+            .provider
+            .raw_request("evm_snapshot".into(), ())
+            .await
+            .expect("evm_snapshot")
+    }
+
+    async fn revert_to(&self, id: serde_json::Value) {
+        let ok: bool = self
+            .devnet
+            .provider
+            .raw_request("evm_revert".into(), (id,))
+            .await
+            .expect("evm_revert");
+        assert!(ok, "evm_revert");
+    }
+}
+
+#[tokio::test]
+async fn reorgs_shallower_than_the_depth_never_reach_the_store_and_deeper_ones_are_counted()
+-> TestResult {
+    let env = env(3).await;
+    let dir = tempfile::tempdir()?;
+    let store = open(&dir.path().join("r.sqlite"));
+    let depth = 2;
+    let mut registrar = env.registrar(&store, depth);
+    env.mine(depth).await;
+    registrar.poll().await?;
+
+    // Shallow: the registration is orphaned before it has `depth` confirmations.
+    let orphan = keeper_key(40).address();
+    let snap = env.snapshot().await;
+    let b = env.add_keeper(orphan, 3).await;
+    env.mine(depth - 1).await;
+    registrar.poll().await?;
+    assert_eq!(keeper_in(&store, orphan), None);
+    env.revert_to(snap).await;
+    env.mine(depth + 3).await;
+    assert!(env.head().await >= b + depth);
+    registrar.poll().await?;
+    assert_eq!(keeper_in(&store, orphan), None, "orphaned log applied");
+    assert_eq!(registrar.stats().deep_reorgs, 0);
+    assert_eq!(registrar.stats().keepers_added, 3);
+
+    // Deep: a block the registrar already applied is replaced.
+    let snap = env.snapshot().await;
+    let applied = keeper_key(41).address();
+    env.add_keeper(applied, 4).await;
+    env.mine(depth).await;
+    registrar.poll().await?;
+    assert_eq!(keeper_in(&store, applied), Some((true, U256::from(4u64))));
+    env.revert_to(snap).await;
+    env.mine(depth + 3).await;
+    registrar.poll().await?;
+    assert_eq!(registrar.stats().deep_reorgs, 1);
     Ok(())
 }
