@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod commands;
+mod devnet;
 
 fn main() -> ExitCode {
     let cli = commands::Cli::parse();

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod devnet;
 mod explain;
 pub(crate) mod job;
 
@@ -35,11 +36,14 @@ enum Command {
     /// Work with job specs (native JSON/TOML, or the original CreateJobData JSON).
     #[command(subcommand)]
     Job(job::JobCommand),
+    /// Run the whole network on a local anvil in one process (see docs/devnet.md).
+    Devnet(devnet::DevnetArgs),
 }
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Job(cmd) => job::run(cmd),
+        Command::Devnet(args) => devnet::run(args),
     }
 }

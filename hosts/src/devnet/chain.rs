@@ -1,0 +1,279 @@
+//! The chain under the devnet: an anvil it starts, or one it connects to with `--rpc`, with the
+//! contracts deployed and the keepers registered; and the checkpoint that ties a data directory
+//! to its chain.
+
+use std::time::Duration;
+
+use alloy::{
+    primitives::{Address, B256, U256, keccak256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use triggerx_core::{
+    chain::{
+        AlloyClient, ChainClient,
+        anvil::{
+            Anvil, AnvilOptions, Devnet, DevnetAddresses, DevnetKeeper, DevnetOptions, keeper_key,
+            wallet_provider,
+        },
+    },
+    store::Store,
+};
+
+/// The checkpoint key of the devnet's [`State`].
+pub(crate) const STATE_KEY: &str = "devnet/state";
+
+/// anvil's default dev accounts (mnemonic `test test … junk`), used with `--rpc`, where the
+/// banner that lists them is not ours to read.
+const ANVIL_DEV_KEYS: [&str; 10] = [
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+];
+
+/// Contract addresses, as stored in the checkpoint and written to the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Contracts {
+    pub(crate) task_hub: Address,
+    pub(crate) keeper_registry: Address,
+    pub(crate) job_registry: Address,
+    pub(crate) counter: Address,
+    pub(crate) demo_token: Address,
+    pub(crate) price_feed: Address,
+}
+
+impl From<DevnetAddresses> for Contracts {
+    fn from(a: DevnetAddresses) -> Self {
+        Self {
+            task_hub: a.task_hub,
+            keeper_registry: a.keeper_registry,
+            job_registry: a.job_registry,
+            counter: a.counter,
+            demo_token: a.demo_token,
+            price_feed: a.price_feed,
+        }
+    }
+}
+
+/// What a data directory remembers about its chain (checkpoint [`STATE_KEY`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub(crate) chain_id: u64,
+    pub(crate) genesis_hash: B256,
+    pub(crate) contracts: Contracts,
+    pub(crate) keepers: usize,
+    /// The demo jobs, once created.
+    pub(crate) demo: Option<super::demo::DemoJobs>,
+}
+
+impl State {
+    /// Reads the checkpoint.
+    pub(crate) fn load(store: &dyn Store) -> anyhow::Result<Option<Self>> {
+        match store.get_checkpoint(STATE_KEY)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes).context("reading the devnet checkpoint")?,
+            )),
+        }
+    }
+
+    /// Writes the checkpoint.
+    pub(crate) fn save(&self, store: &dyn Store) -> anyhow::Result<()> {
+        store.put_checkpoint(STATE_KEY, &serde_json::to_vec(self)?)?;
+        Ok(())
+    }
+}
+
+/// The chain the devnet runs on.
+#[derive(Debug)]
+pub(crate) struct Chain {
+    /// The anvil we started (killed on drop), if any.
+    _anvil: Option<Anvil>,
+    pub(crate) chain_id: u64,
+    pub(crate) genesis_hash: B256,
+    pub(crate) endpoint: String,
+    pub(crate) ws_endpoint: String,
+    pub(crate) contracts: Contracts,
+    /// anvil dev account 0: deployer, registry and price-feed owner.
+    pub(crate) deployer: PrivateKeySigner,
+    pub(crate) keepers: Vec<DevnetKeeper>,
+    /// anvil dev accounts 1…: job owner (1), token minter (2), aggregator (5).
+    pub(crate) users: Vec<PrivateKeySigner>,
+    pub(crate) client: std::sync::Arc<dyn ChainClient>,
+    /// A read-only provider.
+    pub(crate) provider: DynProvider,
+}
+
+impl Chain {
+    /// A provider that signs with `signer`.
+    pub(crate) fn provider_for(&self, signer: &PrivateKeySigner) -> anyhow::Result<DynProvider> {
+        Ok(wallet_provider(self.endpoint.parse()?, signer))
+    }
+
+    /// The state to checkpoint for this chain.
+    pub(crate) fn state(&self, demo: Option<super::demo::DemoJobs>) -> State {
+        State {
+            chain_id: self.chain_id,
+            genesis_hash: self.genesis_hash,
+            contracts: self.contracts,
+            keepers: self.keepers.len(),
+            demo,
+        }
+    }
+
+    /// Starts anvil with `block_time`, deploys and registers `keepers` keepers.
+    pub(crate) async fn start(block_time: Duration, keepers: usize) -> anyhow::Result<Self> {
+        let anvil = Anvil::start(AnvilOptions {
+            block_time: Some(block_time),
+            ..AnvilOptions::default()
+        })
+        .await
+        .context("starting anvil (install it with `bash scripts/setup.sh`)")?;
+        let devnet = Devnet::deploy(
+            &anvil,
+            DevnetOptions {
+                keepers,
+                ..DevnetOptions::default()
+            },
+        )
+        .await
+        .context("deploying the contracts")?;
+        let (client, provider, genesis_hash) = connect(&devnet.endpoint).await?;
+        Ok(Self {
+            chain_id: devnet.chain_id,
+            genesis_hash,
+            endpoint: devnet.endpoint.clone(),
+            ws_endpoint: devnet.ws_endpoint.clone(),
+            contracts: devnet.addresses.into(),
+            deployer: devnet.deployer.clone(),
+            keepers: devnet.keepers.clone(),
+            users: devnet.users.clone(),
+            client,
+            provider,
+            _anvil: Some(anvil),
+        })
+    }
+
+    /// Connects to a running chain whose contracts the data directory's `state` recorded.
+    pub(crate) async fn resume(rpc: &str, ws: &str, state: &State) -> anyhow::Result<Self> {
+        let (client, provider, genesis_hash) = connect(rpc).await?;
+        let chain_id = client.chain_id().await?;
+        if chain_id != state.chain_id || genesis_hash != state.genesis_hash {
+            bail!(mismatch(state, chain_id, genesis_hash));
+        }
+        let code = provider.get_code_at(state.contracts.task_hub).await?;
+        if code.is_empty() {
+            bail!(
+                "the data directory's TaskHub {} has no code on {rpc}; use --reset to start over",
+                state.contracts.task_hub
+            );
+        }
+        let mut dev = dev_keys();
+        let deployer = dev.remove(0);
+        Ok(Self {
+            _anvil: None,
+            chain_id,
+            genesis_hash,
+            endpoint: rpc.to_owned(),
+            ws_endpoint: ws.to_owned(),
+            contracts: state.contracts,
+            deployer,
+            keepers: (0..state.keepers)
+                .map(|i| DevnetKeeper {
+                    signer: keeper_key(i),
+                    voting_power: DevnetOptions::default().voting_power,
+                })
+                .collect(),
+            users: dev,
+            client,
+            provider,
+        })
+    }
+
+    /// Connects to a chain this data directory has not seen: deploys and registers keepers.
+    pub(crate) async fn deploy_at(rpc: &str, ws: &str, keepers: usize) -> anyhow::Result<Self> {
+        let (client, provider, genesis_hash) = connect(rpc).await?;
+        let chain_id = client.chain_id().await?;
+        let mut dev = dev_keys();
+        let deployer = dev.remove(0);
+        let (contracts, keepers) = super::deploy::deploy_at(rpc, &deployer, keepers)
+            .await
+            .with_context(|| format!("deploying the contracts on {rpc}"))?;
+        Ok(Self {
+            _anvil: None,
+            chain_id,
+            genesis_hash,
+            endpoint: rpc.to_owned(),
+            ws_endpoint: ws.to_owned(),
+            contracts,
+            deployer,
+            keepers,
+            users: dev,
+            client,
+            provider,
+        })
+    }
+}
+
+pub(crate) fn mismatch(state: &State, chain_id: u64, genesis: B256) -> String {
+    format!(
+        "the data directory belongs to another chain (chain id {}, genesis {}), this one is \
+         chain id {chain_id}, genesis {genesis}. A data directory is tied to its chain: without \
+         --rpc every run starts a new anvil. Resume with --rpc <URL of that chain>, or pass \
+         --reset (or another --data-dir) to start over.",
+        state.chain_id, state.genesis_hash
+    )
+}
+
+/// Why a data directory with a checkpoint cannot run on a new anvil.
+pub(crate) fn mismatch_new_anvil(state: &State, data_dir: &str) -> String {
+    format!(
+        "{data_dir} belongs to chain id {} with genesis {} (TaskHub {}); without --rpc every \
+         run starts a new anvil, which is a new chain. Resume with --rpc <URL of that chain> \
+         while it still runs, or start over with --reset (or another --data-dir).",
+        state.chain_id, state.genesis_hash, state.contracts.task_hub
+    )
+}
+
+fn dev_keys() -> Vec<PrivateKeySigner> {
+    ANVIL_DEV_KEYS
+        .iter()
+        .map(|k| k.parse().expect("anvil's well-known dev keys parse"))
+        .collect()
+}
+
+/// Connects to `rpc`; returns the client, a provider and the genesis hash.
+async fn connect(
+    rpc: &str,
+) -> anyhow::Result<(std::sync::Arc<dyn ChainClient>, DynProvider, B256)> {
+    let client: std::sync::Arc<dyn ChainClient> =
+        std::sync::Arc::new(AlloyClient::http(rpc).with_context(|| format!("RPC URL {rpc}"))?);
+    let provider = ProviderBuilder::new().connect_http(rpc.parse()?).erased();
+    let genesis = client
+        .header_by_number(alloy::eips::BlockNumberOrTag::Number(0))
+        .await
+        .with_context(|| format!("reading the genesis block from {rpc}"))?
+        .context("the chain has no genesis block")?;
+    Ok((client, provider, genesis.hash))
+}
+
+/// The deterministic transport key of a devnet role (`scheduler`, `health`): the same on every
+/// run, so a resumed run is the same network.
+pub(crate) fn role_key(role: &str) -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&keccak256(format!("triggerx.devnet.{role}")))
+        .expect("a valid secp256k1 scalar")
+}
+
+/// One ether, in wei.
+pub(crate) fn ether() -> U256 {
+    U256::from(10u64).pow(U256::from(18u64))
+}

@@ -1,0 +1,268 @@
+//! Wiring: every network role in one process over the in-process transport — the trigger
+//! engines feed a dispatcher, the assigner hands tasks to performers, attesters check their
+//! reports, the aggregator settles on-chain, and health marks keepers online from check-ins.
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use alloy::primitives::Address;
+use anyhow::Context;
+use tokio::{sync::watch, task::JoinHandle};
+use triggerx_core::{
+    Timestamp,
+    clock::{Clock, SystemClock},
+    store::Store,
+    transport::{
+        Members, Transport,
+        inprocess::{Config as NetConfig, InProcessNetwork},
+    },
+    types::Keeper,
+};
+use triggerx_keeper::{
+    attester::{self, Attester, AttesterService},
+    checkin,
+    performer::{Config as EngineConfig, Engine, PerformerService},
+};
+use triggerx_scheduler::{
+    aggregator::{self, Aggregator, AggregatorService},
+    assign::{self, Assigner},
+    condition::{self, ConditionEngine, DefaultFetcher, service::ConditionService},
+    dispatch::ChannelDispatcher,
+    event::{self, EventEngine, heads, service::EventService},
+    health::{self, Health},
+    time::{self, TimeEngine, service::TimeService},
+};
+
+use super::chain::{Chain, role_key};
+
+/// How often keepers check in, and after how much silence health marks them offline.
+const CHECKIN_INTERVAL: Duration = Duration::from_secs(5);
+const SILENCE: Duration = Duration::from_secs(20);
+
+/// A future that completes once `rx` turns true.
+pub(crate) fn stopped(rx: &watch::Receiver<bool>) -> impl Future<Output = ()> + use<> {
+    let mut rx = rx.clone();
+    async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }
+}
+
+/// The running services, in two groups stopped in order: triggers first, then the rest.
+#[derive(Debug)]
+pub(crate) struct Network {
+    stop_triggers: watch::Sender<bool>,
+    stop_all: watch::Sender<bool>,
+    triggers: Vec<JoinHandle<()>>,
+    services: Vec<JoinHandle<()>>,
+    /// Tasks that only end by being aborted (the new-heads subscription).
+    aborted: Vec<JoinHandle<()>>,
+    /// The aggregator, for its counters.
+    pub(crate) aggregator: Arc<Aggregator>,
+}
+
+fn log_end<E: std::fmt::Display>(what: &'static str, r: Result<impl Sized, E>) {
+    if let Err(e) = r {
+        tracing::error!(service = what, error = %e, "service stopped with an error");
+    }
+}
+
+impl Network {
+    /// A receiver that turns true when the triggers stop (for the demo driver).
+    pub(crate) fn triggers_stopped(&self) -> watch::Receiver<bool> {
+        self.stop_triggers.subscribe()
+    }
+
+    /// Starts every role. The keepers must be registered on-chain; they are recorded as
+    /// registered (offline) in the store and come online by checking in.
+    pub(crate) async fn start(
+        chain: &Chain,
+        store: Arc<dyn Store>,
+        execution_timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let client = chain.client.clone();
+        let a = chain.contracts;
+        let scheduler = role_key("scheduler");
+        let aggregator_key = chain.users[4].clone();
+        let mut members: HashSet<Address> = chain.keepers.iter().map(|k| k.address()).collect();
+        members.insert(scheduler.address());
+        members.insert(aggregator_key.address());
+        let health_key = role_key("health");
+        members.insert(health_key.address());
+        let members = Arc::new(Members(members));
+        let net = InProcessNetwork::new(NetConfig::default());
+        let (stop_triggers, triggers_rx) = watch::channel(false);
+        let (stop_all, all_rx) = watch::channel(false);
+        let mut services = Vec::new();
+
+        // Health first, so the first check-ins are counted.
+        let health_node: Arc<dyn Transport> =
+            Arc::new(net.join(health_key, members.clone(), clock.clone()));
+        let health = Health::new(
+            store.clone(),
+            clock.clone(),
+            health::Config {
+                silence: SILENCE,
+                ..health::Config::default()
+            },
+            Vec::new(),
+        );
+        let s = stopped(&all_rx);
+        services.push(tokio::spawn(async move {
+            log_end(
+                "health",
+                health.run(health_node, Duration::from_secs(1), s).await,
+            );
+        }));
+
+        // Keepers: performer, attester and check-in client each.
+        for k in &chain.keepers {
+            if store.get_keeper(k.address())?.is_none() {
+                store.upsert_keeper(&Keeper::new(k.address(), k.voting_power, Timestamp::now()))?;
+            }
+            let node: Arc<dyn Transport> =
+                Arc::new(net.join(k.signer.clone(), members.clone(), clock.clone()));
+            let engine = Engine::new(client.clone(), k.signer.clone(), EngineConfig::default())
+                .await
+                .with_context(|| format!("keeper {} engine", k.address()))?;
+            let performer =
+                PerformerService::new(engine, node.clone(), clock.clone(), scheduler.address());
+            let config = attester::Config::new(
+                chain.chain_id,
+                a.task_hub,
+                a.keeper_registry,
+                scheduler.address(),
+            );
+            let attester = AttesterService::new(
+                Attester::new(client.clone(), config),
+                node.clone(),
+                k.signer.clone(),
+                attester::ServiceConfig::default(),
+            );
+            let s = stopped(&all_rx);
+            services.push(tokio::spawn(async move {
+                performer.run(s).await;
+            }));
+            let s = stopped(&all_rx);
+            services.push(tokio::spawn(async move {
+                attester.run(s).await;
+            }));
+            let s = stopped(&all_rx);
+            let config = checkin::Config {
+                interval: CHECKIN_INTERVAL,
+                ..checkin::Config::default()
+            };
+            services.push(tokio::spawn(checkin::run(node, config, s)));
+        }
+
+        // Aggregator.
+        let agg_node: Arc<dyn Transport> =
+            Arc::new(net.join(aggregator_key.clone(), members.clone(), clock.clone()));
+        let config = aggregator::Config::new(
+            a.keeper_registry,
+            chain.chain_id,
+            chain.endpoint.clone(),
+            aggregator_key,
+        );
+        let aggregator = Arc::new(Aggregator::new(config, store.clone(), clock.clone())?);
+        let service = AggregatorService::new(aggregator.clone(), agg_node, 1024)
+            .with_trusted_scheduler(scheduler.address());
+        let s = stopped(&all_rx);
+        services.push(tokio::spawn(async move {
+            log_end("aggregator", service.run(s).await);
+        }));
+
+        // Scheduler: the engines feed one dispatcher; the assigner publishes assignments.
+        let sched_node: Arc<dyn Transport> =
+            Arc::new(net.join(scheduler, members.clone(), clock.clone()));
+        let (dispatcher, rx) = ChannelDispatcher::new(1024);
+        let dispatcher = Arc::new(dispatcher);
+        let mut config = assign::Config::new(a.task_hub);
+        config.execution_timeout = execution_timeout;
+        let assigner = Assigner::new(store.clone(), sched_node, clock.clone(), config);
+        let s = stopped(&all_rx);
+        services.push(tokio::spawn(async move {
+            log_end(
+                "assigner",
+                assigner.run(rx, Duration::from_millis(200), s).await,
+            );
+        }));
+
+        let mut triggers = Vec::new();
+        let mut aborted = Vec::new();
+        let mut time_engine = TimeEngine::new(store.clone(), time::Config::default());
+        time_engine.load()?;
+        let (service, _handle) = TimeService::new(time_engine, clock.clone(), dispatcher.clone());
+        let s = stopped(&triggers_rx);
+        triggers.push(tokio::spawn(async move {
+            log_end("time engine", service.run(s).await);
+        }));
+
+        let mut event_engine = EventEngine::new(
+            chain.chain_id,
+            client.clone(),
+            store.clone(),
+            clock.clone(),
+            event::Config::default(),
+        )?;
+        event_engine.load()?;
+        let (mut service, _handle) =
+            EventService::new(event_engine, dispatcher.clone(), Duration::from_millis(500));
+        match heads::subscribe(&chain.ws_endpoint).await {
+            Ok((heads, task)) => {
+                service = service.with_new_heads(heads);
+                aborted.push(task);
+            }
+            Err(e) => tracing::warn!(error = %e, "no new-heads subscription; polling only"),
+        }
+        let s = stopped(&triggers_rx);
+        triggers.push(tokio::spawn(async move {
+            log_end("event engine", service.run(s).await);
+        }));
+
+        let fetcher = DefaultFetcher::new(Duration::from_secs(5), 1 << 20)?
+            .with_chain(chain.chain_id, client.clone());
+        let mut condition_engine = ConditionEngine::new(
+            store.clone(),
+            clock.clone(),
+            Arc::new(fetcher),
+            condition::Config::default(),
+        );
+        condition_engine.load()?;
+        let (service, _handle) = ConditionService::new(condition_engine, dispatcher);
+        let s = stopped(&triggers_rx);
+        triggers.push(tokio::spawn(async move {
+            log_end("condition engine", service.run(s).await);
+        }));
+
+        Ok(Self {
+            stop_triggers,
+            stop_all,
+            triggers,
+            services,
+            aborted,
+            aggregator,
+        })
+    }
+
+    /// Stops the trigger engines: no new tasks from here on.
+    pub(crate) async fn stop_triggers(&mut self) {
+        let _ = self.stop_triggers.send(true);
+        for t in self.aborted.drain(..) {
+            t.abort();
+        }
+        for t in self.triggers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+
+    /// Stops everything.
+    pub(crate) async fn stop(mut self) {
+        self.stop_triggers().await;
+        let _ = self.stop_all.send(true);
+        for t in self.services.drain(..) {
+            if let Err(e) = tokio::time::timeout(Duration::from_secs(10), t).await {
+                tracing::warn!(error = %e, "a service did not stop in time");
+            }
+        }
+    }
+}
