@@ -28,6 +28,8 @@ pub(crate) const WATCHED: Address = Address::repeat_byte(0xa1);
 pub(crate) const OTHER: Address = Address::repeat_byte(0xb0);
 /// The condition job's threshold (PriceFeed units, 8 decimals: 2500.00000000).
 const THRESHOLD: &str = "2500";
+/// The threshold in PriceFeed units.
+const THRESHOLD_UNITS: i64 = 2_500_00000000;
 /// The prices the driver alternates between.
 const HIGH: i64 = 2_600_00000000;
 const LOW: i64 = 2_400_00000000;
@@ -280,7 +282,12 @@ pub(crate) async fn price_loop(
         return;
     };
     let feed = PriceFeed::new(chain.contracts.price_feed, p);
-    let mut high = true;
+    // Start by crossing: up when below (a fresh chain is at 2000), down when above (a resumed
+    // run may have stopped high).
+    let mut high = match feed.latestAnswer().call().await {
+        Ok(answer) => answer <= I256::try_from(THRESHOLD_UNITS).expect("fits"),
+        Err(_) => true,
+    };
     loop {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,

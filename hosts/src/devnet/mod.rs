@@ -131,19 +131,20 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     let mut network = Network::start(&chain, store.clone(), EXECUTION_TIMEOUT).await?;
     let log = DriveLog::load(store.clone())?;
     let mut drivers = Vec::new();
+    let (stop_drive, drive_rx) = tokio::sync::watch::channel(false);
     if options.demo {
         let bt = options.block_time.max(Duration::from_millis(200));
         drivers.push(tokio::spawn(demo::mint_loop(
             chain.clone(),
             log.clone(),
             bt * 3,
-            network.triggers_stopped(),
+            drive_rx.clone(),
         )));
         drivers.push(tokio::spawn(demo::price_loop(
             chain.clone(),
             log.clone(),
             bt * 8,
-            network.triggers_stopped(),
+            drive_rx,
         )));
     }
 
@@ -169,10 +170,22 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
         }
     };
 
-    network.stop_triggers().await;
+    // The driver stops first and the engines a few blocks later, so that every mint and price
+    // move it made is seen by them.
+    let _ = stop_drive.send(true);
     for d in drivers {
         let _ = tokio::time::timeout(Duration::from_secs(10), d).await;
     }
+    if !interrupted && options.demo {
+        let until = tokio::time::Instant::now() + options.block_time * 3 + Duration::from_secs(1);
+        while tokio::time::Instant::now() < until {
+            ticker.tick().await;
+            let _ = progress
+                .tick(&chain, store.as_ref(), &mut settlements)
+                .await;
+        }
+    }
+    network.stop_triggers().await;
     if !interrupted {
         // Let what was triggered settle, so the summary shows finished tasks.
         tracing::info!(drain = ?options.drain, "triggers stopped; waiting for tasks to settle");

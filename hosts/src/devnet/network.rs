@@ -1,21 +1,20 @@
 //! Wiring: every network role in one process over the in-process transport — the trigger
 //! engines feed a dispatcher, the assigner hands tasks to performers, attesters check their
-//! reports, the aggregator settles on-chain, and health marks keepers online from check-ins.
+//! reports, the aggregator settles on-chain, the registrar applies the registry's logs to the
+//! store, and health marks keepers online from check-ins.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use alloy::primitives::Address;
-use anyhow::Context;
+use anyhow::{Context, bail};
 use tokio::{sync::watch, task::JoinHandle};
 use triggerx_core::{
-    Timestamp,
     clock::{Clock, SystemClock},
-    store::Store,
+    store::{KeeperFilter, Store},
     transport::{
         Members, Transport,
         inprocess::{Config as NetConfig, InProcessNetwork},
     },
-    types::Keeper,
 };
 use triggerx_keeper::{
     attester::{self, Attester, AttesterService},
@@ -29,6 +28,7 @@ use triggerx_scheduler::{
     dispatch::ChannelDispatcher,
     event::{self, EventEngine, heads, service::EventService},
     health::{self, Health},
+    registrar::{self, Registrar, RegistrarService},
     time::{self, TimeEngine, service::TimeService},
 };
 
@@ -37,6 +37,8 @@ use super::chain::{Chain, role_key};
 /// How often keepers check in, and after how much silence health marks them offline.
 const CHECKIN_INTERVAL: Duration = Duration::from_secs(5);
 const SILENCE: Duration = Duration::from_secs(20);
+/// How long the registrar may take to record the keepers' registration.
+const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A future that completes once `rx` turns true.
 pub(crate) fn stopped(rx: &watch::Receiver<bool>) -> impl Future<Output = ()> + use<> {
@@ -65,14 +67,35 @@ fn log_end<E: std::fmt::Display>(what: &'static str, r: Result<impl Sized, E>) {
     }
 }
 
-impl Network {
-    /// A receiver that turns true when the triggers stop (for the demo driver).
-    pub(crate) fn triggers_stopped(&self) -> watch::Receiver<bool> {
-        self.stop_triggers.subscribe()
+/// Waits until the store knows every devnet keeper as registered (the registrar's work).
+async fn wait_registered(store: &dyn Store, chain: &Chain) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + REGISTRATION_TIMEOUT;
+    loop {
+        let registered = store.list_keepers(&KeeperFilter {
+            registered: Some(true),
+            online: None,
+        })?;
+        let missing = chain
+            .keepers
+            .iter()
+            .filter(|k| !registered.iter().any(|r| r.address == k.address()))
+            .count();
+        if missing == 0 {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "the registrar has not recorded {missing} of {} keepers after {REGISTRATION_TIMEOUT:?}",
+                chain.keepers.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
 
-    /// Starts every role. The keepers must be registered on-chain; they are recorded as
-    /// registered (offline) in the store and come online by checking in.
+impl Network {
+    /// Starts every role. The keepers must be registered on-chain; the registrar records them
+    /// in the store and they come online by checking in.
     pub(crate) async fn start(
         chain: &Chain,
         store: Arc<dyn Store>,
@@ -114,11 +137,20 @@ impl Network {
             );
         }));
 
+        // The registrar records the keepers from the registry's `KeeperAdded` logs (and task
+        // outcomes and points from the settlement logs); wait until it has seen them all.
+        let config =
+            registrar::Config::new(a.keeper_registry, a.task_hub).with_job_registry(a.job_registry);
+        let registrar = Registrar::new(chain.chain_id, client.clone(), store.clone(), config)?;
+        let service = RegistrarService::new(registrar, Duration::from_millis(500));
+        let s = stopped(&all_rx);
+        services.push(tokio::spawn(async move {
+            log_end("registrar", service.run(s).await);
+        }));
+        wait_registered(store.as_ref(), chain).await?;
+
         // Keepers: performer, attester and check-in client each.
         for k in &chain.keepers {
-            if store.get_keeper(k.address())?.is_none() {
-                store.upsert_keeper(&Keeper::new(k.address(), k.voting_power, Timestamp::now()))?;
-            }
             let node: Arc<dyn Transport> =
                 Arc::new(net.join(k.signer.clone(), members.clone(), clock.clone()));
             let engine = Engine::new(client.clone(), k.signer.clone(), EngineConfig::default())
