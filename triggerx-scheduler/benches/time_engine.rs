@@ -137,7 +137,7 @@ fn engine_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
             if let Occurrence::Time { due, .. } = task.occurrence
                 && due < end
             {
-                jitter_us.push(now_us - due.as_millis() * 1000);
+                jitter_us.push((now_us - due.as_millis() * 1000).abs());
             }
             if Timestamp::now() > end.add_millis(100) {
                 break;
@@ -163,7 +163,8 @@ fn tokio_cron_scheduler_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> 
     rt.block_on(async move {
         let sched = JobScheduler::new().await.expect("scheduler");
         let before = rss_bytes();
-        let t0 = first_due(n);
+        // Adding jobs to tokio-cron-scheduler is slow: give it 150 µs per job of head start.
+        let t0 = Timestamp::now().add_millis(2000 + (n * 150 / 1000) as i64);
         let (tx, mut rx) = mpsc::channel::<(Timestamp, i64)>(65_536);
         let base = std::time::Instant::now();
         let now_ms = Timestamp::now().as_millis();
@@ -196,7 +197,7 @@ fn tokio_cron_scheduler_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> 
         while let Ok(Some((due, at_us))) =
             tokio::time::timeout(Duration::from_secs(secs + 5), rx.recv()).await
         {
-            jitter_us.push(at_us - due.as_millis() * 1000);
+            jitter_us.push((at_us - due.as_millis() * 1000).abs());
             if jitter_us.len() as u64 == n || Timestamp::now() > end.add_millis(2_000) {
                 break;
             }
@@ -250,7 +251,7 @@ fn task_per_job_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
     rt.block_on(async {
         while let Some((due, at_us)) = rx.recv().await {
             if due < end {
-                jitter_us.push(at_us - due.as_millis() * 1000);
+                jitter_us.push((at_us - due.as_millis() * 1000).abs());
             }
             if Timestamp::now() > end.add_millis(100) {
                 break;
@@ -270,15 +271,65 @@ fn task_per_job_run(rt: &tokio::runtime::Runtime, n: u64, secs: u64) -> Run {
     }
 }
 
-fn main() {
-    let n = env_or("TIME_BENCH_JOBS", 1_000_000);
-    let secs = env_or("TIME_BENCH_SECS", 10);
+/// Runs one variant in this process and prints its figures on one machine-readable line.
+fn run_variant(variant: &str, n: u64, secs: u64) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    println!("time engine: {n} jobs, period {PERIOD_SECS} s, {secs} s measured");
-    let e = engine_run(&rt, n, secs);
+    let r = match variant {
+        "engine" => engine_run(&rt, n, secs),
+        "tasks" => task_per_job_run(&rt, n, secs),
+        "tcs" => tokio_cron_scheduler_run(&rt, n, secs),
+        other => panic!("unknown variant {other}"),
+    };
+    println!(
+        "RESULT {} {} {} {} {}",
+        r.per_job_bytes, r.p50_ms, r.p99_ms, r.fires, r.secs
+    );
+}
+
+/// Runs a variant in a fresh child process, so its memory is measured alone.
+fn child(variant: &str, n: u64, secs: u64) -> Run {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("TIME_BENCH_VARIANT", variant)
+        .env("TIME_BENCH_N", n.to_string())
+        .env("TIME_BENCH_SECS", secs.to_string())
+        .output()
+        .expect("bench child runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| {
+            panic!(
+                "{variant} child failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let f: Vec<f64> = line
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    Run {
+        per_job_bytes: f[0],
+        p50_ms: f[1],
+        p99_ms: f[2],
+        fires: f[3] as usize,
+        secs: f[4],
+    }
+}
+
+fn main() {
+    let secs = env_or("TIME_BENCH_SECS", 10);
+    if let Ok(variant) = std::env::var("TIME_BENCH_VARIANT") {
+        return run_variant(&variant, env_or("TIME_BENCH_N", 0), secs);
+    }
+    let n = env_or("TIME_BENCH_JOBS", 1_000_000);
+    println!(
+        "time engine: {n} jobs, period {PERIOD_SECS} s, {secs} s measured; jitter = |fire - due|"
+    );
+    let e = child("engine", n, secs);
     println!(
         "  engine:       {:>8.1} B/job  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>7.0} fires/s",
         e.per_job_bytes,
@@ -286,7 +337,7 @@ fn main() {
         e.p99_ms,
         e.fires as f64 / e.secs
     );
-    let b = task_per_job_run(&rt, n, secs);
+    let b = child("tasks", n, secs);
     println!(
         "  task-per-job: {:>8.1} B/job  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>7.0} fires/s",
         b.per_job_bytes,
@@ -295,7 +346,7 @@ fn main() {
         b.fires as f64 / b.secs
     );
     let tcs_jobs = env_or("TIME_BENCH_TCS_JOBS", 10_000 * secs);
-    let c = tokio_cron_scheduler_run(&rt, tcs_jobs, secs);
+    let c = child("tcs", tcs_jobs, secs);
     println!(
         "  tokio-cron-scheduler ({tcs_jobs} one-shot jobs): {:>8.1} B/job  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>7.0} fires/s",
         c.per_job_bytes,
