@@ -482,7 +482,7 @@ async fn condition_job_executes_once_and_is_accepted_on_chain() {
         "2000 is not above 2500"
     );
     let feed = PriceFeed::new(net.devnet.addresses.price_feed, &net.devnet.provider);
-    feed.setPrice(I256::try_from(2_600_00000000i64).unwrap())
+    feed.setPrice(I256::try_from(260_000_000_000_i64).unwrap())
         .send()
         .await
         .unwrap()
