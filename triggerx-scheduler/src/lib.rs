@@ -26,6 +26,7 @@ pub mod dispatch;
 pub mod error;
 pub mod event;
 pub mod health;
+mod jobs;
 pub mod registrar;
 pub mod time;
 

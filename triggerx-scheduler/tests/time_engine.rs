@@ -277,3 +277,30 @@ fn cron_job_in_a_time_zone() {
     assert_eq!(e.tick(ts("2026-12-03T17:00:00Z")).unwrap().len(), 1);
     assert_eq!(e.next_wakeup(), Some(ts("2026-12-04T17:00:00Z")));
 }
+
+#[test]
+fn a_job_paused_under_the_engine_does_not_lose_the_tick() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let mut one = job(1, every(60), CatchUp::FireOnce, Overlap::Allow);
+    one.recurring = false;
+    store.insert_job(&one).unwrap();
+    store
+        .insert_job(&job(2, every(60), CatchUp::FireOnce, Overlap::Allow))
+        .unwrap();
+    let mut e = engine(&store);
+    // Paused through the API after the engine loaded it: the engine's Active → Completed is stale.
+    store
+        .set_job_status(
+            one.id,
+            JobStatus::Active,
+            JobStatus::Paused,
+            ts("2026-12-03T10:00:30Z"),
+        )
+        .unwrap();
+    let fired = e.tick(ts("2026-12-03T10:01:00Z")).unwrap();
+    assert_eq!(fired.len(), 2, "the tick's tasks and cursors still land");
+    assert_eq!(
+        store.get_job(one.id).unwrap().unwrap().status,
+        JobStatus::Paused
+    );
+}

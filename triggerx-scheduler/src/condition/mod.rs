@@ -38,7 +38,7 @@ use triggerx_core::{
     clock::Clock,
     condition::extract,
     ids::Occurrence,
-    store::{JobFilter, OpOutcome, Store, WriteBatch},
+    store::{Store, WriteBatch},
     types::{
         Comparison, Evidence, FireMode, Job, JobStatus, Task, Trigger, TriggerKind, ValueSource,
     },
@@ -178,20 +178,11 @@ impl ConditionEngine {
 
     /// Loads every active condition job from the store; returns how many.
     pub fn load(&mut self) -> Result<usize> {
-        let mut filter = JobFilter::active(TriggerKind::Condition);
-        filter.limit = Some(1000);
-        let mut n = 0;
-        loop {
-            let page = self.store.list_jobs(&filter)?;
-            for job in &page.items {
-                self.upsert_job(job)?;
-                n += 1;
-            }
-            match page.next {
-                Some(next) => filter.after = Some(next),
-                None => return Ok(n),
-            }
-        }
+        let store = self.store.clone();
+        crate::jobs::for_each_active(store.as_ref(), TriggerKind::Condition, 1000, |job| {
+            self.upsert_job(job)?;
+            Ok(true)
+        })
     }
 
     /// Starts watching a job, or updates it; a job that is not an active condition job is
@@ -322,19 +313,7 @@ impl ConditionEngine {
         for (id, status) in &finish {
             batch.set_job_status(*id, JobStatus::Active, *status, now);
         }
-        let outcome = match self.store.commit(&batch) {
-            Ok(o) => o,
-            Err(triggerx_core::Error::Conflict { .. }) if !finish.is_empty() => {
-                let mut retry = WriteBatch::new();
-                for op in batch.ops() {
-                    if !matches!(op, triggerx_core::store::WriteOp::SetJobStatus { .. }) {
-                        retry.push(op.clone());
-                    }
-                }
-                self.store.commit(&retry)?
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let committed = crate::jobs::commit(self.store.as_ref(), &batch)?;
         for (id, state) in states {
             if let Some(w) = self.jobs.get_mut(&id) {
                 w.state = state;
@@ -343,18 +322,9 @@ impl ConditionEngine {
         for (id, _) in finish {
             self.jobs.remove(&id);
         }
-        let mut created = Vec::new();
-        for o in outcome.outcomes {
-            if let OpOutcome::Created(c) = o {
-                if c.is_inserted() {
-                    self.stats.fired += 1;
-                    created.push(c.into_inner());
-                } else {
-                    self.stats.already_existed += 1;
-                }
-            }
-        }
-        Ok(created)
+        self.stats.fired += committed.created.len() as u64;
+        self.stats.already_existed += committed.existed;
+        Ok(committed.created)
     }
 
     /// Fetches each key once (with retries), at most `max_concurrent_fetches` at a time.

@@ -4,26 +4,10 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::sync::mpsc;
-use triggerx_core::types::Job;
 
 use super::ConditionEngine;
+pub use crate::time::service::Handle;
 use crate::{Result, dispatch::Dispatcher, time::service::Command};
-
-/// A handle to send job changes to a running [`ConditionService`].
-#[derive(Debug, Clone)]
-pub struct Handle(mpsc::Sender<Command>);
-
-impl Handle {
-    /// Starts or updates watching a job.
-    pub async fn upsert(&self, job: Job) -> bool {
-        self.0.send(Command::Upsert(Box::new(job))).await.is_ok()
-    }
-
-    /// Stops watching a job.
-    pub async fn remove(&self, id: triggerx_core::JobId) -> bool {
-        self.0.send(Command::Remove(id)).await.is_ok()
-    }
-}
 
 /// Drives a [`ConditionEngine`].
 #[derive(Debug)]
@@ -38,14 +22,14 @@ pub struct ConditionService {
 impl ConditionService {
     /// A service over `engine`, and the handle that controls it.
     pub fn new(engine: ConditionEngine, dispatcher: Arc<dyn Dispatcher>) -> (Self, Handle) {
-        let (tx, rx) = mpsc::channel(1024);
+        let (handle, rx) = Handle::channel();
         let service = Self {
             engine,
             dispatcher,
             commands: rx,
             max_sleep: Duration::from_secs(1),
         };
-        (service, Handle(tx))
+        (service, handle)
     }
 
     /// Runs until `shutdown` completes.

@@ -45,7 +45,7 @@ use triggerx_core::{
     clock::Clock,
     ids::Occurrence,
     matching::{EventMatcher, LogView},
-    store::{JobFilter, OpOutcome, Store, WriteBatch},
+    store::{Store, WriteBatch},
     types::{Evidence, Job, JobStatus, Task, Trigger, TriggerKind},
 };
 
@@ -206,22 +206,15 @@ impl EventEngine {
 
     /// Loads every active event job on this chain from the store; returns how many.
     pub fn load(&mut self) -> Result<usize> {
-        let mut filter = JobFilter::active(TriggerKind::Event);
-        filter.limit = Some(1000);
-        let mut n = 0;
-        loop {
-            let page = self.store.list_jobs(&filter)?;
-            for job in &page.items {
-                if job.trigger.chain_id() == Some(self.chain_id) {
-                    self.upsert_job(job)?;
-                    n += 1;
-                }
+        let store = self.store.clone();
+        crate::jobs::for_each_active(store.as_ref(), TriggerKind::Event, 1000, |job| {
+            if job.trigger.chain_id() == Some(self.chain_id) {
+                self.upsert_job(job)?;
+                Ok(true)
+            } else {
+                Ok(false)
             }
-            match page.next {
-                Some(next) => filter.after = Some(next),
-                None => return Ok(n),
-            }
-        }
+        })
     }
 
     /// Starts watching a job, or updates it; a job that is not an active event job on this
@@ -515,33 +508,11 @@ impl EventEngine {
             cursor_key(self.chain_id),
             serde_json::to_vec(&cursor).expect("cursor serializes"),
         );
-        let outcome = match self.store.commit(&batch) {
-            Ok(o) => o,
-            // A job paused or deleted meanwhile makes its status change stale: retry without.
-            Err(triggerx_core::Error::Conflict { .. }) if !finish.is_empty() => {
-                let mut retry = WriteBatch::new();
-                for op in batch.ops() {
-                    if !matches!(op, triggerx_core::store::WriteOp::SetJobStatus { .. }) {
-                        retry.push(op.clone());
-                    }
-                }
-                self.store.commit(&retry)?
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let committed = crate::jobs::commit(self.store.as_ref(), &batch)?;
         self.settled = settled;
-        let mut created = Vec::new();
-        for o in outcome.outcomes {
-            if let OpOutcome::Created(c) = o {
-                if c.is_inserted() {
-                    self.stats.fired += 1;
-                    created.push(c.into_inner());
-                } else {
-                    self.stats.already_existed += 1;
-                }
-            }
-        }
-        Ok(created)
+        self.stats.fired += committed.created.len() as u64;
+        self.stats.already_existed += committed.existed;
+        Ok(committed.created)
     }
 
     /// Jobs loaded before the first head was known start at the block after it.

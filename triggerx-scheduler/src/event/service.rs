@@ -5,26 +5,10 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::sync::mpsc;
-use triggerx_core::types::Job;
 
 use super::EventEngine;
+pub use crate::time::service::Handle;
 use crate::{Result, dispatch::Dispatcher, time::service::Command};
-
-/// A handle to send job changes to a running [`EventService`].
-#[derive(Debug, Clone)]
-pub struct Handle(mpsc::Sender<Command>);
-
-impl Handle {
-    /// Starts or updates watching a job.
-    pub async fn upsert(&self, job: Job) -> bool {
-        self.0.send(Command::Upsert(Box::new(job))).await.is_ok()
-    }
-
-    /// Stops watching a job.
-    pub async fn remove(&self, id: triggerx_core::JobId) -> bool {
-        self.0.send(Command::Remove(id)).await.is_ok()
-    }
-}
 
 /// Drives an [`EventEngine`].
 #[derive(Debug)]
@@ -43,7 +27,7 @@ impl EventService {
         dispatcher: Arc<dyn Dispatcher>,
         poll_interval: Duration,
     ) -> (Self, Handle) {
-        let (tx, rx) = mpsc::channel(1024);
+        let (handle, rx) = Handle::channel();
         (
             Self {
                 engine,
@@ -52,7 +36,7 @@ impl EventService {
                 poll_interval,
                 heads: None,
             },
-            Handle(tx),
+            handle,
         )
     }
 

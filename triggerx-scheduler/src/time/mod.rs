@@ -26,7 +26,7 @@ use triggerx_core::{
     JobId, TaskId, Timestamp,
     ids::Occurrence,
     schedule::CompiledSchedule,
-    store::{JobFilter, OpOutcome, Store, WriteBatch},
+    store::{Store, WriteBatch},
     types::{CatchUp, Evidence, Job, JobStatus, Overlap, Task, Trigger, TriggerKind},
 };
 
@@ -136,20 +136,16 @@ impl TimeEngine {
 
     /// Loads every active time job from the store; returns how many.
     pub fn load(&mut self) -> Result<usize> {
-        let mut filter = JobFilter::active(TriggerKind::Time);
-        filter.limit = Some(self.config.load_page);
-        let mut n = 0;
-        loop {
-            let page = self.store.list_jobs(&filter)?;
-            for job in &page.items {
+        let store = self.store.clone();
+        crate::jobs::for_each_active(
+            store.as_ref(),
+            TriggerKind::Time,
+            self.config.load_page,
+            |job| {
                 self.upsert_job(job)?;
-                n += 1;
-            }
-            match page.next {
-                Some(next) => filter.after = Some(next),
-                None => return Ok(n),
-            }
-        }
+                Ok(true)
+            },
+        )
     }
 
     /// Starts watching a job, or updates it; a job that is not an active time job is removed.
@@ -286,21 +282,13 @@ impl TimeEngine {
         for plan in &plans {
             plan.write(&mut batch, now);
         }
-        let outcome = self.store.commit(&batch)?;
-        let mut created = Vec::new();
-        for o in outcome.outcomes {
-            if let OpOutcome::Created(c) = o {
-                if c.is_inserted() {
-                    self.stats.fired += 1;
-                    created.push(c.into_inner());
-                } else {
-                    self.stats.already_existed += 1;
-                }
-            }
-        }
+        let committed = crate::jobs::commit(self.store.as_ref(), &batch)?;
+        self.stats.fired += committed.created.len() as u64;
+        self.stats.already_existed += committed.existed;
         for plan in plans {
             self.apply(plan);
         }
+        let mut created = committed.created;
         created.sort_by_key(|t| t.created_at);
         Ok(created)
     }

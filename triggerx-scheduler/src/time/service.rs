@@ -19,11 +19,18 @@ pub enum Command {
     Remove(JobId),
 }
 
-/// A handle to send [`Command`]s to a running [`TimeService`].
+/// A handle to send [`Command`]s to a running engine service ([`TimeService`], and the event
+/// and condition services, which take the same commands).
 #[derive(Debug, Clone)]
 pub struct Handle(mpsc::Sender<Command>);
 
 impl Handle {
+    /// A handle and the receiving end its service reads.
+    pub(crate) fn channel() -> (Self, mpsc::Receiver<Command>) {
+        let (tx, rx) = mpsc::channel(1024);
+        (Self(tx), rx)
+    }
+
     /// Starts or updates watching a job.
     pub async fn upsert(&self, job: Job) -> bool {
         self.0.send(Command::Upsert(Box::new(job))).await.is_ok()
@@ -53,7 +60,7 @@ impl TimeService {
         clock: Arc<dyn Clock>,
         dispatcher: Arc<dyn Dispatcher>,
     ) -> (Self, Handle) {
-        let (tx, rx) = mpsc::channel(1024);
+        let (handle, rx) = Handle::channel();
         let service = Self {
             engine,
             clock,
@@ -61,7 +68,7 @@ impl TimeService {
             commands: rx,
             max_sleep: Duration::from_secs(1),
         };
-        (service, Handle(tx))
+        (service, handle)
     }
 
     /// Runs until `shutdown` completes or every [`Handle`] is dropped and no job is left.
