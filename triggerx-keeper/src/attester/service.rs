@@ -455,10 +455,11 @@ async fn attest(
         bump(&c.rejected);
     }
     tracing::debug!(task = %report.task_id, ?verdict, "attesting");
-    let attestation = attester
-        .config()
-        .domain()
-        .sign(&signer, report.task_id, digest, report.performer, verdict);
+    let attestation =
+        attester
+            .config()
+            .domain()
+            .sign(&signer, report.task_id, digest, report.performer, verdict);
     match transport
         .publish(topics::ATTESTATIONS, protocol::encode(&attestation))
         .await
