@@ -97,7 +97,7 @@ fn check_demo(summary: &Value) -> usize {
         );
     }
     let unique = |key: &dyn Fn(&Value) -> String, what: &str| {
-        let all: Vec<_> = tasks.iter().map(|t| key(t)).collect();
+        let all: Vec<_> = tasks.iter().map(key).collect();
         let set: HashSet<_> = all.iter().collect();
         assert_eq!(set.len(), all.len(), "duplicate {what}: {}", ctx());
     };
@@ -217,7 +217,7 @@ async fn demo_on_its_own_anvil_settles_every_kind() {
     let (ok, out, err) = devnet(&[
         "--demo",
         "--exit-after",
-        "30s",
+        "25s",
         "--data-dir",
         data.to_str().unwrap(),
         "--summary",
@@ -269,13 +269,13 @@ async fn demo_on_rpc_resumes_without_repeating() {
             summary.to_str().unwrap(),
         ])
     };
-    let (ok, out, err) = run("25s", &first);
+    let (ok, out, err) = run("20s", &first);
     assert!(ok, "first run failed\nstdout:\n{out}\nstderr:\n{err}");
     let a = read_summary(&first);
     let n = check_demo(&a);
     check_chain(&anvil, &a, n).await;
 
-    let (ok, out, err) = run("15s", &second);
+    let (ok, out, err) = run("12s", &second);
     assert!(ok, "second run failed\nstdout:\n{out}\nstderr:\n{err}");
     let b = read_summary(&second);
     // The same jobs (not created again), every earlier task still there, more tasks since.

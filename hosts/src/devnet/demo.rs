@@ -29,10 +29,10 @@ pub(crate) const OTHER: Address = Address::repeat_byte(0xb0);
 /// The condition job's threshold (PriceFeed units, 8 decimals: 2500.00000000).
 const THRESHOLD: &str = "2500";
 /// The threshold in PriceFeed units.
-const THRESHOLD_UNITS: i64 = 2_500_00000000;
+const THRESHOLD_UNITS: i64 = 250_000_000_000;
 /// The prices the driver alternates between.
-const HIGH: i64 = 2_600_00000000;
-const LOW: i64 = 2_400_00000000;
+const HIGH: i64 = 260_000_000_000;
+const LOW: i64 = 240_000_000_000;
 /// The checkpoint key of the driver's log.
 const DRIVER_KEY: &str = "devnet/driver";
 
@@ -252,7 +252,7 @@ pub(crate) async fn mint_loop(
             _ = stop.wait_for(|s| *s) => return,
             () = tokio::time::sleep(period) => {}
         }
-        let to = if n % 2 == 0 { WATCHED } else { OTHER };
+        let to = if n.is_multiple_of(2) { WATCHED } else { OTHER };
         n += 1;
         let sent =
             async { anyhow::Ok(token.mint(to, ether()).send().await?.get_receipt().await?) }.await;

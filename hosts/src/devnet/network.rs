@@ -279,11 +279,11 @@ impl Network {
     /// Stops the trigger engines: no new tasks from here on.
     pub(crate) async fn stop_triggers(&mut self) {
         let _ = self.stop_triggers.send(true);
-        for t in self.aborted.drain(..) {
-            t.abort();
-        }
         for t in self.triggers.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+        for t in self.aborted.drain(..) {
+            t.abort();
         }
     }
 
