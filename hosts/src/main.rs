@@ -1,5 +1,5 @@
-//! The `triggerx` command: job tooling today; the devnet, scheduler and keeper hosts join it as
-//! further subcommands.
+//! The `triggerx` command: job tooling and `triggerx devnet` (the whole network in one process);
+//! the scheduler and keeper hosts join it as further subcommands.
 
 use std::process::ExitCode;
 
