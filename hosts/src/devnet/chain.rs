@@ -203,21 +203,25 @@ impl Chain {
     pub(crate) async fn deploy_at(rpc: &str, ws: &str, keepers: usize) -> anyhow::Result<Self> {
         let (client, provider, genesis_hash) = connect(rpc).await?;
         let chain_id = client.chain_id().await?;
-        let mut dev = dev_keys();
-        let deployer = dev.remove(0);
-        let (contracts, keepers) = super::deploy::deploy_at(rpc, &deployer, keepers)
+        let options = DevnetOptions {
+            keepers,
+            ..DevnetOptions::default()
+        };
+        let devnet = Devnet::deploy_at(rpc, ws, dev_keys(), options)
             .await
-            .with_context(|| format!("deploying the contracts on {rpc}"))?;
+            .with_context(|| {
+                format!("deploying the contracts on {rpc} (it needs anvil's default dev accounts)")
+            })?;
         Ok(Self {
             _anvil: None,
             chain_id,
             genesis_hash,
             endpoint: rpc.to_owned(),
             ws_endpoint: ws.to_owned(),
-            contracts,
-            deployer,
-            keepers,
-            users: dev,
+            contracts: devnet.addresses.into(),
+            deployer: devnet.deployer,
+            keepers: devnet.keepers,
+            users: devnet.users,
             client,
             provider,
         })

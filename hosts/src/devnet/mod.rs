@@ -8,7 +8,6 @@
 
 mod chain;
 mod demo;
-mod deploy;
 mod network;
 mod progress;
 mod summary;

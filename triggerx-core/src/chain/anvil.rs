@@ -485,12 +485,37 @@ impl Devnet {
     /// and funds each with `options.keeper_funding`. Transactions are sent with explicit nonces
     /// so that each phase fits in one block also when anvil seals blocks on a timer.
     pub async fn deploy(anvil: &Anvil, options: DevnetOptions) -> DevnetResult<Self> {
-        let mut dev = anvil.dev_signers().iter().cloned();
+        Self::deploy_at(
+            &anvil.endpoint(),
+            &anvil.ws_endpoint(),
+            anvil.dev_signers().to_vec(),
+            options,
+        )
+        .await
+    }
+
+    /// [`deploy`](Self::deploy) onto any chain at `endpoint` whose funded accounts are
+    /// `dev_signers` (the first deploys and funds; the others become [`Devnet::users`]) — e.g. an
+    /// anvil this process did not start.
+    pub async fn deploy_at(
+        endpoint: &str,
+        ws_endpoint: &str,
+        dev_signers: Vec<PrivateKeySigner>,
+        options: DevnetOptions,
+    ) -> DevnetResult<Self> {
+        let url: Url = endpoint
+            .parse()
+            .map_err(|e| DevnetError::rpc("endpoint", format!("{endpoint}: {e}")))?;
+        let mut dev = dev_signers.into_iter();
         let deployer = dev
             .next()
-            .ok_or_else(|| DevnetError::rpc("deploy", "anvil has no dev accounts"))?;
+            .ok_or_else(|| DevnetError::rpc("deploy", "no funded account to deploy from"))?;
         let users: Vec<_> = dev.collect();
-        let provider = anvil.provider_with(&deployer)?;
+        let provider = wallet_provider(url.clone(), &deployer);
+        let chain_id = provider
+            .get_chain_id()
+            .await
+            .map_err(|e| DevnetError::rpc("eth_chainId", e))?;
         let from = deployer.address();
         let mut nonce = provider
             .get_transaction_count(from)
@@ -605,15 +630,15 @@ impl Devnet {
         }
 
         Ok(Self {
-            chain_id: anvil.chain_id(),
-            endpoint: anvil.endpoint(),
-            ws_endpoint: anvil.ws_endpoint(),
+            chain_id,
+            endpoint: endpoint.to_owned(),
+            ws_endpoint: ws_endpoint.to_owned(),
             addresses,
             deployer,
             keepers,
             users,
             provider,
-            url: anvil.url()?,
+            url,
         })
     }
 
