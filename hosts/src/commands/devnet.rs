@@ -41,6 +41,10 @@ pub(crate) struct DevnetArgs {
     /// Write a JSON summary of every job and task here on exit.
     #[arg(long, value_name = "FILE.json")]
     summary: Option<PathBuf>,
+    /// Poll the engines at the original TriggerX's intervals instead (time every 30 s, events
+    /// and conditions every 1 s, no new-head wake-ups): the latency benchmark's baseline.
+    #[arg(long)]
+    baseline_polling: bool,
 }
 
 /// Parses `1s`, `500ms`, `2m`, `1h` or a bare number of seconds.
@@ -78,6 +82,7 @@ pub(crate) fn run(args: DevnetArgs) -> ExitCode {
         keepers: usize::from(args.keepers),
         block_time: args.block_time,
         data_dir: args.data_dir,
+        baseline_polling: args.baseline_polling,
         reset: args.reset,
         demo: args.demo,
         exit_after: args.exit_after,

@@ -43,6 +43,7 @@ pub(crate) struct Options {
     pub(crate) exit_after: Option<Duration>,
     pub(crate) drain: Duration,
     pub(crate) summary: Option<PathBuf>,
+    pub(crate) baseline_polling: bool,
 }
 
 fn init_logs(quiet: bool) {
@@ -129,7 +130,13 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
         chain.state(demo_jobs).save(store.as_ref())?;
         tracing::info!(?jobs, "demo jobs created");
     }
-    let mut network = Network::start(&chain, store.clone(), EXECUTION_TIMEOUT).await?;
+    let mut network = Network::start(
+        &chain,
+        store.clone(),
+        EXECUTION_TIMEOUT,
+        options.baseline_polling,
+    )
+    .await?;
     let log = DriveLog::load(store.clone())?;
     let mut drivers = Vec::new();
     let (stop_drive, drive_rx) = tokio::sync::watch::channel(false);

@@ -36,6 +36,12 @@ use super::chain::{Chain, role_key};
 
 /// How often keepers check in, and after how much silence health marks them offline.
 const CHECKIN_INTERVAL: Duration = Duration::from_secs(5);
+/// The original TriggerX's polling intervals (`original-behaviour.md` §7), used by
+/// `--baseline-polling`: the time scheduler polls every 30 s, the event monitor and the condition
+/// workers every 1 s (and nothing wakes them on a new block).
+const ORIGINAL_TIME_POLL: Duration = Duration::from_secs(30);
+const ORIGINAL_EVENT_POLL: Duration = Duration::from_secs(1);
+const ORIGINAL_CONDITION_POLL: Duration = Duration::from_secs(1);
 const SILENCE: Duration = Duration::from_secs(20);
 /// How long the registrar may take to record the keepers' registration.
 const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(60);
@@ -100,6 +106,7 @@ impl Network {
         chain: &Chain,
         store: Arc<dyn Store>,
         execution_timeout: Duration,
+        baseline_polling: bool,
     ) -> anyhow::Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let client = chain.client.clone();
@@ -223,7 +230,11 @@ impl Network {
         let mut aborted = Vec::new();
         let mut time_engine = TimeEngine::new(store.clone(), time::Config::default());
         time_engine.load()?;
-        let (service, _handle) = TimeService::new(time_engine, clock.clone(), dispatcher.clone());
+        let (mut service, _handle) =
+            TimeService::new(time_engine, clock.clone(), dispatcher.clone());
+        if baseline_polling {
+            service = service.with_poll_interval(ORIGINAL_TIME_POLL);
+        }
         let s = stopped(&triggers_rx);
         triggers.push(tokio::spawn(async move {
             log_end("time engine", service.run(s).await);
@@ -237,14 +248,21 @@ impl Network {
             event::Config::default(),
         )?;
         event_engine.load()?;
+        let event_poll = if baseline_polling {
+            ORIGINAL_EVENT_POLL
+        } else {
+            Duration::from_millis(500)
+        };
         let (mut service, _handle) =
-            EventService::new(event_engine, dispatcher.clone(), Duration::from_millis(500));
-        match heads::subscribe(&chain.ws_endpoint).await {
-            Ok((heads, task)) => {
-                service = service.with_new_heads(heads);
-                aborted.push(task);
+            EventService::new(event_engine, dispatcher.clone(), event_poll);
+        if !baseline_polling {
+            match heads::subscribe(&chain.ws_endpoint).await {
+                Ok((heads, task)) => {
+                    service = service.with_new_heads(heads);
+                    aborted.push(task);
+                }
+                Err(e) => tracing::warn!(error = %e, "no new-heads subscription; polling only"),
             }
-            Err(e) => tracing::warn!(error = %e, "no new-heads subscription; polling only"),
         }
         let s = stopped(&triggers_rx);
         triggers.push(tokio::spawn(async move {
@@ -260,7 +278,10 @@ impl Network {
             condition::Config::default(),
         );
         condition_engine.load()?;
-        let (service, _handle) = ConditionService::new(condition_engine, dispatcher);
+        let (mut service, _handle) = ConditionService::new(condition_engine, dispatcher);
+        if baseline_polling {
+            service = service.with_poll_interval(ORIGINAL_CONDITION_POLL);
+        }
         let s = stopped(&triggers_rx);
         triggers.push(tokio::spawn(async move {
             log_end("condition engine", service.run(s).await);

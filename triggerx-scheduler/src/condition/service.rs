@@ -15,6 +15,9 @@ pub struct ConditionService {
     engine: ConditionEngine,
     dispatcher: Arc<dyn Dispatcher>,
     commands: mpsc::Receiver<Command>,
+    /// When set, tick only every this long instead of at each due instant (how a polling
+    /// scheduler behaves; used as the latency benchmark's baseline).
+    poll: Option<Duration>,
     /// Longest sleep between ticks (default 1 s).
     max_sleep: Duration,
 }
@@ -27,9 +30,16 @@ impl ConditionService {
             engine,
             dispatcher,
             commands: rx,
+            poll: None,
             max_sleep: Duration::from_secs(1),
         };
         (service, handle)
+    }
+
+    /// Ticks only every `every` (a polling scheduler) instead of at each due instant.
+    pub fn with_poll_interval(mut self, every: Duration) -> Self {
+        self.poll = Some(every);
+        self
     }
 
     /// Runs until `shutdown` completes.
@@ -49,6 +59,7 @@ impl ConditionService {
                 })
                 .unwrap_or(self.max_sleep)
                 .min(self.max_sleep);
+            let sleep = self.poll.unwrap_or(sleep);
             tokio::select! {
                 () = &mut shutdown => return Ok(self.engine),
                 () = tokio::time::sleep(sleep) => {}

@@ -49,6 +49,9 @@ pub struct TimeService {
     clock: Arc<dyn Clock>,
     dispatcher: Arc<dyn Dispatcher>,
     commands: mpsc::Receiver<Command>,
+    /// When set, tick only every this long instead of at each due instant (how a polling
+    /// scheduler behaves; used as the latency benchmark's baseline).
+    poll: Option<Duration>,
     /// Longest sleep between ticks, so a clock change is noticed (default 1 s).
     max_sleep: Duration,
 }
@@ -66,9 +69,16 @@ impl TimeService {
             clock,
             dispatcher,
             commands: rx,
+            poll: None,
             max_sleep: Duration::from_secs(1),
         };
         (service, handle)
+    }
+
+    /// Ticks only every `every` (a polling scheduler) instead of at each due instant.
+    pub fn with_poll_interval(mut self, every: Duration) -> Self {
+        self.poll = Some(every);
+        self
     }
 
     /// Runs until `shutdown` completes or every [`Handle`] is dropped and no job is left.
@@ -79,12 +89,13 @@ impl TimeService {
             for task in self.engine.tick(now)? {
                 self.dispatcher.dispatch(task).await?;
             }
-            let sleep = match self.engine.next_wakeup() {
-                Some(t) => {
+            let sleep = match (self.poll, self.engine.next_wakeup()) {
+                (Some(every), _) => every,
+                (None, Some(t)) => {
                     let ms = (t.as_millis() - self.clock.now().as_millis()).max(0);
                     Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(self.max_sleep)
                 }
-                None => self.max_sleep,
+                (None, None) => self.max_sleep,
             };
             tokio::select! {
                 () = &mut shutdown => return Ok(self.engine),
