@@ -344,3 +344,28 @@ async fn price_feed_crossing_on_anvil() {
         }
     }
 }
+
+#[tokio::test]
+async fn removing_a_job_takes_effect_at_once() {
+    let server = TestServer::start().await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let j = job(
+        1,
+        http(&server, "/p"),
+        above("10"),
+        FireMode::Level { cooldown_secs: 0 },
+    );
+    store.insert_job(&j).unwrap();
+    price(&server, "/p", "11");
+    let clock = ManualClock::new(Timestamp::from_secs(1_800_000_000));
+    let mut e = engine(&store, &clock);
+    assert_eq!(e.tick().await.unwrap().len(), 1);
+    e.remove_job(j.id);
+    clock.advance_millis(1000);
+    let hits = server.hits("/p");
+    assert!(e.tick().await.unwrap().is_empty());
+    assert_eq!(server.hits("/p"), hits, "a removed job is not even sampled");
+    e.upsert_job(&j).unwrap();
+    clock.advance_millis(1000);
+    assert_eq!(e.tick().await.unwrap().len(), 1);
+}

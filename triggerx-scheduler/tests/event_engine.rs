@@ -387,3 +387,28 @@ async fn service_polls_on_new_heads_over_websocket() {
     let engine = run.await.unwrap().unwrap();
     assert_eq!(engine.stats().fired, 1);
 }
+
+#[tokio::test]
+async fn removing_a_job_takes_effect_at_once() {
+    let env = env().await;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let j = transfer_job(1, env.token(), alice(), 2, None);
+    store.insert_job(&j).unwrap();
+    let mut engine = env.engine(&store);
+    engine.poll().await.unwrap();
+    env.mint(alice(), 1).await;
+    assert!(
+        engine.poll().await.unwrap().is_empty(),
+        "pending its confirmations"
+    );
+    // Paused (or deleted) now: its pending match is dropped and nothing fires later.
+    engine.remove_job(j.id);
+    env.mine(5).await;
+    assert!(engine.poll().await.unwrap().is_empty());
+    assert!(engine.is_empty());
+    // Resumed: only logs after it came back count.
+    engine.upsert_job(&j).unwrap();
+    env.mint(alice(), 2).await;
+    env.mine(2).await;
+    assert_eq!(engine.poll().await.unwrap().len(), 1);
+}
