@@ -33,7 +33,7 @@ use triggerx_core::{
 };
 use triggerx_keeper::{
     attester::{self, Attester, AttesterService},
-    performer::{Config as EngineConfig, Engine, PerformerService},
+    performer::{Config as EngineConfig, Engine, PerformerService, report_for},
 };
 use triggerx_scheduler::{
     aggregator::{self, Aggregator, AggregatorService},
@@ -583,30 +583,7 @@ async fn a_lying_performer_is_rejected_on_chain() {
         .execute_task(a.hub, a.task.id, a.job.id, &lie)
         .await
         .expect("executed");
-    let logs: Vec<_> = outcome
-        .receipt
-        .inner
-        .logs()
-        .iter()
-        .map(|l| (l.address(), l.topics().to_vec(), l.data().data.clone()))
-        .collect();
-    let report = triggerx_core::types::ExecutionReport {
-        task_id: a.task.id,
-        performer: liar,
-        evidence: a.task.evidence.clone(),
-        inputs_digest: alloy::primitives::keccak256(&calldata),
-        tx_hash: outcome.tx_hash,
-        block_number: outcome.block_number,
-        receipt_digest: protocol::receipt_digest(
-            outcome.tx_hash,
-            outcome.receipt.block_hash.unwrap_or_default(),
-            true,
-            outcome.gas_used,
-            &logs,
-        ),
-        gas_used: outcome.gas_used,
-        reported_at: Timestamp::now(),
-    };
+    let report = report_for(&a, liar, &calldata, &outcome, Timestamp::now());
     node.publish(topics::REPORTS, protocol::encode(&report))
         .await
         .unwrap();

@@ -20,12 +20,13 @@ use alloy::primitives::{Address, keccak256};
 use triggerx_core::{
     TaskId,
     clock::Clock,
-    protocol::{self, Assignment, receipt_digest, topics},
+    protocol::{self, Assignment, topics},
     transport::Transport,
     types::ExecutionReport,
 };
 
 use super::{Engine, Error, Status, static_calldata};
+use crate::attester::receipt_digest_of;
 
 /// Counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -162,33 +163,33 @@ async fn perform(
             "execution reverted on-chain: {reason}"
         )));
     }
-    let receipt = &outcome.receipt;
-    let logs: Vec<_> = receipt
-        .inner
-        .logs()
-        .iter()
-        .map(|l| (l.address(), l.topics().to_vec(), l.data().data.clone()))
-        .collect();
-    let report = ExecutionReport {
-        task_id: a.task.id,
-        performer: engine.address(),
-        evidence: a.task.evidence.clone(),
-        inputs_digest: keccak256(&calldata),
-        tx_hash: outcome.tx_hash,
-        block_number: outcome.block_number,
-        receipt_digest: receipt_digest(
-            outcome.tx_hash,
-            receipt.block_hash.unwrap_or_default(),
-            true,
-            outcome.gas_used,
-            &logs,
-        ),
-        gas_used: outcome.gas_used,
-        reported_at: clock.now(),
-    };
+    let report = report_for(a, engine.address(), &calldata, &outcome, clock.now());
     transport
         .publish(topics::REPORTS, protocol::encode(&report))
         .await
         .map_err(|e| Error::Unsupported(format!("publishing the report: {e}")))?;
     Ok(report)
+}
+
+/// The execution report for assignment `a` executed by `performer` with `calldata` in
+/// `outcome`. The receipt digest is computed by [`receipt_digest_of`], the same function the
+/// attester checks it with.
+pub fn report_for(
+    a: &Assignment,
+    performer: Address,
+    calldata: &[u8],
+    outcome: &super::Outcome,
+    at: triggerx_core::Timestamp,
+) -> ExecutionReport {
+    ExecutionReport {
+        task_id: a.task.id,
+        performer,
+        evidence: a.task.evidence.clone(),
+        inputs_digest: keccak256(calldata),
+        tx_hash: outcome.tx_hash,
+        block_number: outcome.block_number,
+        receipt_digest: receipt_digest_of(&outcome.receipt),
+        gas_used: outcome.gas_used,
+        reported_at: at,
+    }
 }
