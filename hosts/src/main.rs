@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod commands;
 mod devnet;
+mod roles;
 
 fn main() -> ExitCode {
     let cli = commands::Cli::parse();
