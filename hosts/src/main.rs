@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod commands;
 mod devnet;
+mod service;
 mod roles;
 
 fn main() -> ExitCode {

@@ -47,7 +47,8 @@ mod sqlite {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(indexes, 5);
+        // The five filter indexes and the change feed's `jobs_revision`.
+        assert_eq!(indexes, 6);
     }
 
     #[test]

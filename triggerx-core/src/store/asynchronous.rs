@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use super::{BatchOutcome, Created, JobFilter, Page, Store, TaskFilter, TaskUpdate, WriteBatch};
+use super::{
+    BatchOutcome, Created, JobChange, JobFilter, Page, Store, TaskFilter, TaskUpdate, WriteBatch,
+};
 use crate::{
     Error, JobId, Result, TaskId,
     types::{Job, Task, TaskStatus},
@@ -62,6 +64,16 @@ impl AsyncStore {
     /// [`JobStore::list_jobs`](super::JobStore::list_jobs).
     pub async fn list_jobs(&self, filter: JobFilter) -> Result<Page<Job>> {
         self.run(move |s| s.list_jobs(&filter)).await
+    }
+
+    /// [`JobStore::job_revision`](super::JobStore::job_revision).
+    pub async fn job_revision(&self) -> Result<u64> {
+        self.run(|s| s.job_revision()).await
+    }
+
+    /// [`JobStore::list_jobs_changed`](super::JobStore::list_jobs_changed).
+    pub async fn list_jobs_changed(&self, after: u64, limit: usize) -> Result<Vec<JobChange>> {
+        self.run(move |s| s.list_jobs_changed(after, limit)).await
     }
 
     /// [`TaskStore::create_task`](super::TaskStore::create_task).

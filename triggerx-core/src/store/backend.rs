@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use alloy_primitives::{Address, B256};
 
-use super::{BatchOutcome, JobFilter, KeeperFilter, Page, TaskFilter, WriteBatch};
+use super::{BatchOutcome, JobChange, JobFilter, KeeperFilter, Page, TaskFilter, WriteBatch};
 use crate::{
     JobId, Result, TaskId,
     types::{ApiKey, Job, Keeper, Task, TaskStatus, User},
@@ -20,6 +20,10 @@ pub(crate) trait Backend: Send + Sync {
     fn commit_batch(&self, batch: &WriteBatch) -> Result<BatchOutcome>;
     fn read_job(&self, id: JobId) -> Result<Option<Job>>;
     fn read_jobs(&self, filter: &JobFilter) -> Result<Page<Job>>;
+    /// The revision of the last job write (0 when none).
+    fn read_job_revision(&self) -> Result<u64>;
+    /// Jobs whose last write is after revision `after`, in revision order, at most `limit`.
+    fn read_jobs_changed(&self, after: u64, limit: usize) -> Result<Vec<JobChange>>;
     fn read_task(&self, id: TaskId) -> Result<Option<Task>>;
     fn read_tasks(&self, filter: &TaskFilter) -> Result<Page<Task>>;
     fn read_task_counts(&self) -> Result<BTreeMap<TaskStatus, u64>>;
@@ -103,6 +107,18 @@ macro_rules! impl_store {
                 filter: &$crate::store::JobFilter,
             ) -> $crate::Result<$crate::store::Page<$crate::types::Job>> {
                 $crate::store::backend::Backend::read_jobs(self, filter)
+            }
+
+            fn job_revision(&self) -> $crate::Result<u64> {
+                $crate::store::backend::Backend::read_job_revision(self)
+            }
+
+            fn list_jobs_changed(
+                &self,
+                after: u64,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::store::JobChange>> {
+                $crate::store::backend::Backend::read_jobs_changed(self, after, limit)
             }
         }
 

@@ -273,7 +273,8 @@ fn internal(message: &str) -> Error {
 pub trait Txn {
     /// The job with this id.
     fn job(&mut self, id: JobId) -> Result<Option<Job>>;
-    /// Writes a job.
+    /// Writes a job, giving it the store's next job revision (see
+    /// [`JobStore::job_revision`](super::JobStore::job_revision)).
     fn put_job(&mut self, job: &Job, previous: Option<&Job>) -> Result<()>;
     /// The task with this id.
     fn task(&mut self, id: TaskId) -> Result<Option<Task>>;

@@ -6,8 +6,8 @@ use std::{collections::BTreeMap, sync::Arc};
 use alloy_primitives::{Address, B256};
 
 use super::{
-    BatchOutcome, CheckpointStore, Created, JobFilter, JobStore, KeeperFilter, KeeperStore, Page,
-    Store, TaskFilter, TaskStore, TaskUpdate, UserStore, WriteBatch,
+    BatchOutcome, CheckpointStore, Created, JobChange, JobFilter, JobStore, KeeperFilter,
+    KeeperStore, Page, Store, TaskFilter, TaskStore, TaskUpdate, UserStore, WriteBatch,
 };
 use crate::{
     JobId, Result, TaskId, Timestamp,
@@ -40,6 +40,12 @@ macro_rules! forward {
             }
             fn list_jobs(&self, filter: &JobFilter) -> Result<Page<Job>> {
                 (**self).list_jobs(filter)
+            }
+            fn job_revision(&self) -> Result<u64> {
+                (**self).job_revision()
+            }
+            fn list_jobs_changed(&self, after: u64, limit: usize) -> Result<Vec<JobChange>> {
+                (**self).list_jobs_changed(after, limit)
             }
         }
 

@@ -11,7 +11,7 @@ use std::{
 use alloy_primitives::{Address, B256};
 
 use super::{
-    BatchOutcome, JobFilter, KeeperFilter, Page, TaskFilter, WriteBatch,
+    BatchOutcome, JobChange, JobFilter, KeeperFilter, Page, TaskFilter, WriteBatch,
     backend::{Backend, impl_store, zero_counts},
     batch::{Txn, apply},
 };
@@ -23,6 +23,11 @@ use crate::{
 #[derive(Debug, Default, Clone)]
 struct State {
     jobs: BTreeMap<JobId, Job>,
+    /// The revision of the last job write.
+    job_revision: u64,
+    /// Each job's revision, and the change feed (revision → job).
+    job_revisions: HashMap<JobId, u64>,
+    changes: BTreeMap<u64, JobId>,
     tasks: BTreeMap<TaskId, Task>,
     keepers: BTreeMap<Address, Keeper>,
     users: BTreeMap<Address, User>,
@@ -72,6 +77,9 @@ struct MemTxn<'a> {
 #[derive(Default)]
 struct Staged {
     jobs: BTreeMap<JobId, Job>,
+    /// The last revision this batch gave out, and each staged job's revision.
+    job_revision: Option<u64>,
+    job_revisions: HashMap<JobId, u64>,
     tasks: BTreeMap<TaskId, Task>,
     keepers: BTreeMap<Address, Keeper>,
     users: BTreeMap<Address, User>,
@@ -83,6 +91,15 @@ struct Staged {
 impl Staged {
     fn merge_into(self, state: &mut State) {
         state.jobs.extend(self.jobs);
+        if let Some(head) = self.job_revision {
+            state.job_revision = head;
+        }
+        for (id, revision) in self.job_revisions {
+            if let Some(old) = state.job_revisions.insert(id, revision) {
+                state.changes.remove(&old);
+            }
+            state.changes.insert(revision, id);
+        }
         state.tasks.extend(self.tasks);
         state.keepers.extend(self.keepers);
         state.users.extend(self.users);
@@ -108,6 +125,13 @@ impl Txn for MemTxn<'_> {
     }
 
     fn put_job(&mut self, job: &Job, _previous: Option<&Job>) -> Result<()> {
+        let revision = self
+            .staged
+            .job_revision
+            .unwrap_or(self.base.job_revision)
+            .saturating_add(1);
+        self.staged.job_revision = Some(revision);
+        self.staged.job_revisions.insert(job.id, revision);
         self.staged.jobs.insert(job.id, job.clone());
         Ok(())
     }
@@ -223,6 +247,28 @@ impl Backend for MemoryStore {
         Ok(page(&state.jobs, filter.after, filter.limit, |j| {
             filter.matches(j)
         }))
+    }
+
+    fn read_job_revision(&self) -> Result<u64> {
+        Ok(self.read()?.job_revision)
+    }
+
+    fn read_jobs_changed(&self, after: u64, limit: usize) -> Result<Vec<JobChange>> {
+        let state = self.read()?;
+        state
+            .changes
+            .range((Bound::Excluded(after), Bound::Unbounded))
+            .take(limit)
+            .map(|(revision, id)| {
+                let job = state.jobs.get(id).cloned().ok_or_else(|| {
+                    Error::Corrupt(format!("memory job feed names a missing job {id}"))
+                })?;
+                Ok(JobChange {
+                    revision: *revision,
+                    job,
+                })
+            })
+            .collect()
     }
 
     fn read_task(&self, id: TaskId) -> Result<Option<Task>> {

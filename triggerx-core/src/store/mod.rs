@@ -38,5 +38,5 @@ pub mod sqlite;
 pub use asynchronous::AsyncStore;
 pub use batch::{BatchOutcome, OpOutcome, Txn, WriteBatch, WriteOp, apply};
 pub use memory::MemoryStore;
-pub use model::{Created, JobFilter, KeeperFilter, Keyed, Page, TaskFilter, TaskUpdate};
+pub use model::{Created, JobChange, JobFilter, KeeperFilter, Keyed, Page, TaskFilter, TaskUpdate};
 pub use traits::{CheckpointStore, JobStore, KeeperStore, Store, TaskStore, UserStore};

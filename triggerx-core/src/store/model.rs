@@ -104,6 +104,18 @@ impl JobFilter {
     }
 }
 
+/// One entry of the job change feed ([`JobStore::list_jobs_changed`]): a job as stored now,
+/// with the revision of its last write.
+///
+/// [`JobStore::list_jobs_changed`]: super::JobStore::list_jobs_changed
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobChange {
+    /// The store-wide revision of the job's last write.
+    pub revision: u64,
+    /// The job as stored.
+    pub job: Job,
+}
+
 /// Which tasks to list. Every set field must match; the result is ordered by task id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskFilter {

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use alloy_primitives::{Address, B256};
 
 use super::{
-    BatchOutcome, Created, JobFilter, KeeperFilter, Page, TaskFilter, TaskUpdate, WriteBatch,
+    BatchOutcome, Created, JobChange, JobFilter, KeeperFilter, Page, TaskFilter, TaskUpdate,
+    WriteBatch,
 };
 use crate::{
     JobId, Result, TaskId, Timestamp,
@@ -51,6 +52,20 @@ pub trait JobStore: Send + Sync {
 
     /// One page of the jobs matching `filter`, ordered by id.
     fn list_jobs(&self, filter: &JobFilter) -> Result<Page<Job>>;
+
+    /// The head of the job change feed: the revision of the last job write, 0 when no job was
+    /// ever written.
+    ///
+    /// Every job write (insert, status change, replace; alone or in a batch) takes the next
+    /// store-wide revision inside its transaction, so revisions grow in commit order: once a
+    /// reader sees revision `r`, every write with a lower revision is visible too.
+    fn job_revision(&self) -> Result<u64>;
+
+    /// The change feed: up to `limit` jobs whose last write has a revision greater than
+    /// `after`, in revision order, each once, as stored now (a job written several times since
+    /// `after` appears once, at its latest revision). Pass the last entry's revision as the next
+    /// `after`. Revisions may have gaps.
+    fn list_jobs_changed(&self, after: u64, limit: usize) -> Result<Vec<JobChange>>;
 }
 
 /// Tasks: idempotent creation by occurrence, compare-and-set transitions, listing, counts.

@@ -186,6 +186,8 @@ pub fn reopen_keeps_everything(open: &Opener<'_>) {
                 .get_api_key_by_hash(api_key("k1", "alice").key_hash)
                 .unwrap(),
             store.get_checkpoint("events/1").unwrap(),
+            store.job_revision().unwrap(),
+            store.list_jobs_changed(0, usize::MAX).unwrap(),
         )
     };
     let before = {
@@ -214,6 +216,13 @@ pub fn reopen_keeps_everything(open: &Opener<'_>) {
     assert_eq!(before.0.items.len(), 24);
     let store = open(&path);
     assert_eq!(snapshot(&*store), before, "everything survives a reopen");
+    // The job feed continues after the reopened head.
+    let head = store.job_revision().unwrap();
+    let added = time_job(JobId::from_u64(12_345), address(1), 1);
+    store.insert_job(&added).unwrap();
+    let tail = store.list_jobs_changed(head, 10).unwrap();
+    assert_eq!((tail.len(), tail[0].job.id), (1, added.id));
+    assert!(tail[0].revision > head);
     // The reopened store is fully writable, and indexes still work.
     store
         .create_task(&time_task(JobId::from_u64(1), 1))

@@ -29,6 +29,7 @@ macro_rules! assert_err {
 }
 
 mod durability;
+mod feed;
 pub mod fixtures;
 mod jobs;
 mod records;
@@ -40,6 +41,7 @@ pub use durability::{
     CRASH_BATCH, CRASH_ENV, concurrent_writers, crash_child, reopen_keeps_everything, retrying,
     sigkill_mid_batch,
 };
+pub use feed::job_change_feed;
 pub use jobs::{job_crud, job_listing, job_set, job_status_cas};
 pub use records::{checkpoints, keepers, users_and_api_keys};
 pub use tasks::{batch_atomicity, task_idempotent_creation, task_transitions};
@@ -64,6 +66,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("job_crud", job_crud),
     ("job_listing", job_listing),
     ("job_status_cas", job_status_cas),
+    ("job_change_feed", job_change_feed),
     ("task_idempotent_creation", task_idempotent_creation),
     ("task_transitions", task_transitions),
     ("batch_atomicity", batch_atomicity),
@@ -117,7 +120,7 @@ macro_rules! store_conformance_tests {
     };
     ($open:expr) => {
         $crate::store_conformance_tests!(@cases $open;
-            job_crud job_listing job_status_cas task_idempotent_creation task_transitions
+            job_crud job_listing job_status_cas job_change_feed task_idempotent_creation task_transitions
             batch_atomicity checkpoints keepers users_and_api_keys concurrent_writers);
     };
 }

@@ -15,13 +15,13 @@ use alloy_primitives::{Address, B256};
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 use self::tables::{
-    API_KEY_HASHES, API_KEY_OWNERS, API_KEYS, Bytes, CHECKPOINTS, JOB_INDEX, JOBS, KEEPERS, META,
-    RedbTxn, SCHEMA_VERSION, TAG_CHAIN, TAG_JOB, TAG_KIND, TAG_KIND_STATUS, TAG_OWNER,
-    TAG_PERFORMER, TAG_STATUS, TASK_COUNTS, TASK_INDEX, TASKS, USERS, from_json, get_json, job_key,
-    job_status_code, key, kind_code, owner_prefix, task_status_code,
+    API_KEY_HASHES, API_KEY_OWNERS, API_KEYS, Bytes, CHECKPOINTS, JOB_CHANGES, JOB_INDEX, JOBS,
+    KEEPERS, META, RedbTxn, SCHEMA_VERSION, TAG_CHAIN, TAG_JOB, TAG_KIND, TAG_KIND_STATUS,
+    TAG_OWNER, TAG_PERFORMER, TAG_STATUS, TASK_COUNTS, TASK_INDEX, TASKS, USERS, from_json,
+    get_json, job_key, job_status_code, key, kind_code, owner_prefix, task_status_code,
 };
 use super::{
-    BatchOutcome, JobFilter, KeeperFilter, Page, TaskFilter, WriteBatch,
+    BatchOutcome, JobChange, JobFilter, KeeperFilter, Page, TaskFilter, WriteBatch,
     backend::{Backend, impl_store, zero_counts},
     batch::apply,
 };
@@ -86,10 +86,10 @@ impl RedbStore {
         {
             let mut meta = tx.open_table(META).rdb()?;
             let version = meta.get("schema_version").rdb()?.map(|v| v.value());
+            // Creates every table, so read transactions can open them.
+            let mut txn = RedbTxn::open(&tx)?;
             match version {
-                None => {
-                    meta.insert("schema_version", SCHEMA_VERSION).rdb()?;
-                }
+                None => {}
                 Some(v) if v > SCHEMA_VERSION => {
                     return Err(Error::Storage {
                         backend: "redb",
@@ -100,10 +100,12 @@ impl RedbStore {
                         retryable: false,
                     });
                 }
+                // 1 → 2: the job change feed.
+                Some(1) => txn.backfill_revisions()?,
                 Some(_) => {}
             }
-            // Creates every table, so read transactions can open them.
-            drop(RedbTxn::open(&tx)?);
+            drop(txn);
+            meta.insert("schema_version", SCHEMA_VERSION).rdb()?;
         }
         tx.commit().rdb()
     }
@@ -243,6 +245,32 @@ impl Backend for RedbStore {
         })
     }
 
+    fn read_job_revision(&self) -> Result<u64> {
+        let rtx = self.db.begin_read().rdb()?;
+        let changes = rtx.open_table(JOB_CHANGES).rdb()?;
+        Ok(changes.last().rdb()?.map_or(0, |(k, _)| k.value()))
+    }
+
+    fn read_jobs_changed(&self, after: u64, limit: usize) -> Result<Vec<JobChange>> {
+        let rtx = self.db.begin_read().rdb()?;
+        let changes = rtx.open_table(JOB_CHANGES).rdb()?;
+        let jobs = rtx.open_table(JOBS).rdb()?;
+        let mut out = Vec::new();
+        let Some(start) = after.checked_add(1) else {
+            return Ok(out);
+        };
+        for entry in changes.range(start..).rdb()?.take(limit) {
+            let (revision, id) = entry.rdb()?;
+            let job = get_json(&jobs, "job", id.value())?
+                .ok_or_else(|| Error::Corrupt("redb job feed names a missing job".to_owned()))?;
+            out.push(JobChange {
+                revision: revision.value(),
+                job,
+            });
+        }
+        Ok(out)
+    }
+
     fn read_task(&self, id: TaskId) -> Result<Option<Task>> {
         let rtx = self.db.begin_read().rdb()?;
         get_json(&rtx.open_table(TASKS).rdb()?, "task", &id.0.0)
@@ -340,3 +368,56 @@ impl Backend for RedbStore {
 }
 
 impl_store!(RedbStore);
+
+#[cfg(all(test, feature = "test-utils"))]
+mod tests {
+    use super::{tables::to_json, *};
+    use crate::{
+        store::{
+            JobStore,
+            conformance::{fixtures::T0, job_set},
+        },
+        types::JobStatus,
+    };
+
+    #[test]
+    fn schema_1_files_get_the_job_feed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.redb");
+        let mut jobs = job_set();
+        {
+            // What a schema-1 build left: the version and the job records.
+            let db = Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            {
+                tx.open_table(META)
+                    .unwrap()
+                    .insert("schema_version", 1)
+                    .unwrap();
+                let mut table = tx.open_table(JOBS).unwrap();
+                for job in &jobs {
+                    table
+                        .insert(job_key(job.id).as_slice(), to_json(job).unwrap().as_slice())
+                        .unwrap();
+                }
+            }
+            tx.commit().unwrap();
+        }
+        let store = RedbStore::open(&path).unwrap();
+        jobs.sort_by_key(|j| j.id);
+        let feed = store.list_jobs_changed(0, 100).unwrap();
+        let revisions: Vec<u64> = feed.iter().map(|c| c.revision).collect();
+        assert_eq!(revisions, (1..=jobs.len() as u64).collect::<Vec<_>>());
+        assert_eq!(feed.into_iter().map(|c| c.job).collect::<Vec<_>>(), jobs);
+        store
+            .set_job_status(jobs[2].id, JobStatus::Active, JobStatus::Paused, T0)
+            .unwrap();
+        assert_eq!(store.job_revision().unwrap(), jobs.len() as u64 + 1);
+        drop(store);
+        let store = RedbStore::open(&path).unwrap();
+        let rtx = store.db.begin_read().unwrap();
+        let version = rtx.open_table(META).unwrap().get("schema_version").unwrap();
+        assert_eq!(version.map(|v| v.value()), Some(SCHEMA_VERSION));
+        assert_eq!(store.list_jobs_changed(0, 100).unwrap().len(), jobs.len());
+    }
+}

@@ -31,9 +31,15 @@ pub(super) const API_KEY_OWNERS: TableDefinition<'_, Bytes, ()> =
     TableDefinition::new("api_key_owners");
 pub(super) const CHECKPOINTS: TableDefinition<'_, &str, Bytes> =
     TableDefinition::new("checkpoints");
+/// The job change feed: revision → job id (one entry per job, at its last write).
+pub(super) const JOB_CHANGES: TableDefinition<'_, u64, Bytes> = TableDefinition::new("job_changes");
+/// Each job's revision: job id → revision.
+pub(super) const JOB_REVISIONS: TableDefinition<'_, Bytes, u64> =
+    TableDefinition::new("job_revisions");
 
-/// The schema version stored under `META["schema_version"]`.
-pub(super) const SCHEMA_VERSION: u64 = 1;
+/// The schema version stored under `META["schema_version"]`: 1 the initial tables, 2 the job
+/// change feed.
+pub(super) const SCHEMA_VERSION: u64 = 2;
 
 pub(super) const TAG_OWNER: u8 = b'o';
 pub(super) const TAG_STATUS: u8 = b's';
@@ -163,6 +169,8 @@ pub(super) struct RedbTxn<'t> {
     api_key_hashes: Table<'t, Bytes, &'static str>,
     api_key_owners: Table<'t, Bytes, ()>,
     checkpoints: Table<'t, &'static str, Bytes>,
+    job_changes: Table<'t, u64, Bytes>,
+    job_revisions: Table<'t, Bytes, u64>,
 }
 
 impl<'t> RedbTxn<'t> {
@@ -179,7 +187,43 @@ impl<'t> RedbTxn<'t> {
             api_key_hashes: tx.open_table(API_KEY_HASHES).rdb()?,
             api_key_owners: tx.open_table(API_KEY_OWNERS).rdb()?,
             checkpoints: tx.open_table(CHECKPOINTS).rdb()?,
+            job_changes: tx.open_table(JOB_CHANGES).rdb()?,
+            job_revisions: tx.open_table(JOB_REVISIONS).rdb()?,
         })
+    }
+
+    /// Gives job `id` the next revision, moving its feed entry to the end.
+    pub(super) fn bump_revision(&mut self, id: &[u8]) -> Result<()> {
+        let next = self
+            .job_changes
+            .last()
+            .rdb()?
+            .map_or(0, |(k, _)| k.value())
+            .saturating_add(1);
+        let old = self
+            .job_revisions
+            .insert(id, next)
+            .rdb()?
+            .map(|v| v.value());
+        if let Some(old) = old {
+            self.job_changes.remove(old).rdb()?;
+        }
+        self.job_changes.insert(next, id).rdb()?;
+        Ok(())
+    }
+
+    /// Migration 1 → 2: numbers the existing jobs 1..n in id order.
+    pub(super) fn backfill_revisions(&mut self) -> Result<()> {
+        let ids: Vec<Vec<u8>> = self
+            .jobs
+            .iter()
+            .rdb()?
+            .map(|e| e.rdb().map(|(k, _)| k.value().to_vec()))
+            .collect::<Result<_>>()?;
+        for id in ids {
+            self.bump_revision(&id)?;
+        }
+        Ok(())
     }
 
     fn bump_count(&mut self, status: TaskStatus, up: bool) -> Result<()> {
@@ -219,7 +263,8 @@ impl Txn for RedbTxn<'_> {
             .insert(job_key(job.id).as_slice(), to_json(job)?.as_slice())
             .rdb()?;
         let old = previous.map(job_index_keys).unwrap_or_default();
-        reindex(&mut self.job_index, old, job_index_keys(job))
+        reindex(&mut self.job_index, old, job_index_keys(job))?;
+        self.bump_revision(job_key(job.id).as_slice())
     }
 
     fn task(&mut self, id: TaskId) -> Result<Option<Task>> {

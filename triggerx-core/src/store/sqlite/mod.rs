@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, types::Value};
 
 use self::schema::{SqliteTxn, addr, chain, from_json, job_key, migrate};
 use super::{
-    BatchOutcome, JobFilter, KeeperFilter, Page, TaskFilter, WriteBatch,
+    BatchOutcome, JobChange, JobFilter, KeeperFilter, Page, TaskFilter, WriteBatch,
     backend::{Backend, impl_store, zero_counts},
     batch::apply,
 };
@@ -288,6 +288,43 @@ impl Backend for SqliteStore {
             self.bodies("job", &sql, args)?,
             filter.limit,
         ))
+    }
+
+    fn read_job_revision(&self) -> Result<u64> {
+        self.read(|conn| {
+            let head: i64 = conn
+                .prepare_cached("SELECT COALESCE(MAX(revision), 0) FROM jobs")
+                .db()?
+                .query_row([], |r| r.get(0))
+                .db()?;
+            Ok(u64::try_from(head).unwrap_or(0))
+        })
+    }
+
+    fn read_jobs_changed(&self, after: u64, limit: usize) -> Result<Vec<JobChange>> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT revision, body FROM jobs WHERE revision > ?1
+                     ORDER BY revision LIMIT ?2",
+                )
+                .db()?;
+            let rows = stmt
+                .query_map(rusqlite::params![after, limit], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .db()?;
+            rows.map(|row| {
+                let (revision, body) = row.db()?;
+                Ok(JobChange {
+                    revision: u64::try_from(revision).unwrap_or(0),
+                    job: from_json("job", &body)?,
+                })
+            })
+            .collect()
+        })
     }
 
     fn read_task(&self, id: TaskId) -> Result<Option<Task>> {

@@ -75,6 +75,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
         value BLOB NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 2: the job change feed. Every job write sets `revision` to the largest revision + 1
+    // (inside its write transaction, so revisions grow in commit order); existing jobs are
+    // numbered 1..n in id order.
+    "
+    ALTER TABLE jobs ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    UPDATE jobs SET revision = numbered.n
+      FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM jobs) AS numbered
+     WHERE jobs.id = numbered.id;
+    CREATE UNIQUE INDEX jobs_revision ON jobs (revision);
+    ",
 ];
 
 /// Brings the schema to the newest version, one migration per step, in one transaction.
@@ -161,13 +171,14 @@ impl Txn for SqliteTxn<'_> {
             .conn
             .prepare_cached(
                 "INSERT INTO jobs (id, owner, status, kind, trigger_chain, action_chain,
-                                   created_at, updated_at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                                   created_at, updated_at, body, revision)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+                         (SELECT COALESCE(MAX(revision), 0) + 1 FROM jobs))
                  ON CONFLICT (id) DO UPDATE SET
                     owner = excluded.owner, status = excluded.status, kind = excluded.kind,
                     trigger_chain = excluded.trigger_chain, action_chain = excluded.action_chain,
                     created_at = excluded.created_at, updated_at = excluded.updated_at,
-                    body = excluded.body",
+                    body = excluded.body, revision = excluded.revision",
             )
             .db()?;
         stmt.execute(params![
@@ -287,5 +298,86 @@ impl Txn for SqliteTxn<'_> {
             .execute(params![key, value])
             .db()?;
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "test-utils"))]
+mod tests {
+    use super::*;
+    use crate::{
+        store::{
+            JobFilter, JobStore,
+            conformance::{fixtures::T0, job_set},
+            sqlite::SqliteStore,
+        },
+        types::JobStatus,
+    };
+
+    /// A file left by a build that knew only migration 1, holding `jobs`.
+    fn version_1_file(path: &std::path::Path, jobs: &[Job]) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        for job in jobs {
+            conn.execute(
+                "INSERT INTO jobs (id, owner, status, kind, trigger_chain, action_chain,
+                                   created_at, updated_at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    job_key(job.id),
+                    addr(job.owner),
+                    job.status.as_str(),
+                    job.kind().as_str(),
+                    job.trigger.chain_id().map(chain),
+                    chain(job.action.chain_id),
+                    job.created_at.as_millis(),
+                    job.updated_at.as_millis(),
+                    to_json(job).unwrap(),
+                ],
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn migration_2_numbers_existing_jobs_and_the_feed_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        let mut jobs = job_set();
+        version_1_file(&path, &jobs);
+
+        let store = SqliteStore::open(&path).unwrap();
+        let version: u32 = Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SqliteStore::SCHEMA_VERSION);
+        assert_eq!(SqliteStore::SCHEMA_VERSION, 2);
+
+        // Existing jobs are numbered 1..n in id order.
+        jobs.sort_by_key(|j| j.id);
+        let feed = store.list_jobs_changed(0, 100).unwrap();
+        let revisions: Vec<u64> = feed.iter().map(|c| c.revision).collect();
+        assert_eq!(revisions, (1..=jobs.len() as u64).collect::<Vec<_>>());
+        let bodies: Vec<Job> = feed.into_iter().map(|c| c.job).collect();
+        assert_eq!(bodies, jobs);
+        assert_eq!(store.job_revision().unwrap(), jobs.len() as u64);
+        assert_eq!(store.list_jobs(&JobFilter::default()).unwrap().items, jobs);
+
+        // New writes continue after them.
+        store
+            .set_job_status(jobs[0].id, JobStatus::Active, JobStatus::Paused, T0)
+            .unwrap();
+        let tail = store.list_jobs_changed(jobs.len() as u64, 10).unwrap();
+        assert_eq!(tail.len(), 1);
+        assert_eq!(
+            (tail[0].revision, tail[0].job.id),
+            (jobs.len() as u64 + 1, jobs[0].id)
+        );
+        drop(store);
+
+        // Reopening applies nothing again.
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.job_revision().unwrap(), jobs.len() as u64 + 1);
     }
 }
