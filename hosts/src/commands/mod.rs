@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod config;
 mod devnet;
 mod explain;
 pub(crate) mod job;
@@ -38,6 +39,9 @@ enum Command {
     Job(job::JobCommand),
     /// Run the whole network on a local anvil in one process (see docs/devnet.md).
     Devnet(devnet::DevnetArgs),
+    /// The service configuration file: print an example, check a file.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 /// Runs the parsed command line.
@@ -45,5 +49,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Job(cmd) => job::run(cmd),
         Command::Devnet(args) => devnet::run(args),
+        Command::Config(cmd) => config::run(cmd),
     }
 }
