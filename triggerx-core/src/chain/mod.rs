@@ -6,6 +6,7 @@
 //!   `DynProvider`, [`FailoverClient`] over several endpoints with timeouts and failover.
 //! - [`Error`]: typed chain errors (nonce too low/high, replacement underpriced, already known,
 //!   insufficient funds, reverted, timeout, transport, …) with [`Error::is_retryable`].
+//! - [`RegistryMembership`]: transport membership from the `KeeperRegistry` plus fixed services.
 //! - `fault_proxy` (with `test-utils`): a local HTTP forwarder that drops or delays responses.
 
 mod client;
@@ -17,7 +18,9 @@ pub mod anvil;
 pub mod contracts;
 #[cfg(feature = "test-utils")]
 pub mod fault_proxy;
+pub mod membership;
 
 pub use client::{AlloyClient, BlockHeader, ChainClient};
 pub use error::{Error, Result};
 pub use failover::{FailoverClient, FailoverConfig};
+pub use membership::RegistryMembership;
