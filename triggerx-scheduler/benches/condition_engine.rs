@@ -8,17 +8,14 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration, time::Instant};
 
 use alloy_json_abi::Function;
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, Bytes};
 use triggerx_core::{
     JobId, Timestamp,
     clock::{Clock, ManualClock},
     condition::extract,
     store::{JobStore, MemoryStore, Store},
     test_http::TestServer,
-    types::{
-        Action, Arguments, Comparison, ConditionTrigger, FireMode, Job, JobStatus, Trigger,
-        ValueSource,
-    },
+    types::{Action, Comparison, ConditionTrigger, FireMode, Job, JobStatus, Trigger, ValueSource},
 };
 use triggerx_scheduler::condition::{
     ConditionEngine, Config, DefaultFetcher, SourceFetcher, SourceKey,
@@ -46,17 +43,13 @@ fn job(i: u64, source: ValueSource) -> Job {
             poll_interval_ms: 1000,
             mode: FireMode::Edge,
         }),
-        action: Action {
-            chain_id: 31337,
-            target: Address::ZERO,
-            function: function.clone(),
-            value: U256::ZERO,
-            gas_limit: None,
-            arguments: Arguments::Static {
-                values: vec![],
-                calldata: Bytes::from(function.selector().to_vec()),
-            },
-        },
+        action: Action::with_calldata(
+            31337,
+            Address::ZERO,
+            function.clone(),
+            vec![],
+            Bytes::from(function.selector().to_vec()),
+        ),
         recurring: true,
         expires_at: None,
         status: JobStatus::Active,

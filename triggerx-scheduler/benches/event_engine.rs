@@ -19,7 +19,7 @@ use triggerx_core::{
     },
     clock::{Clock, SystemClock},
     store::{JobStore, MemoryStore, Store},
-    types::{Action, Arguments, EventTrigger, Job, JobStatus, TopicFilter, Trigger},
+    types::{Action, EventTrigger, Job, JobStatus, TopicFilter, Trigger},
 };
 use triggerx_scheduler::event::{Config, EventEngine};
 
@@ -52,17 +52,13 @@ fn job(i: u64, token: Address, event: &Event, function: &Function) -> Job {
             conditions: vec![],
             confirmations: 0,
         }),
-        action: Action {
-            chain_id: 31337,
-            target: Address::ZERO,
-            function: function.clone(),
-            value: U256::ZERO,
-            gas_limit: None,
-            arguments: Arguments::Static {
-                values: vec![],
-                calldata: Bytes::from(function.selector().to_vec()),
-            },
-        },
+        action: Action::with_calldata(
+            31337,
+            Address::ZERO,
+            function.clone(),
+            vec![],
+            Bytes::from(function.selector().to_vec()),
+        ),
         recurring: true,
         expires_at: None,
         status: JobStatus::Active,

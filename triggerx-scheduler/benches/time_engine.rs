@@ -8,14 +8,14 @@
 use std::{sync::Arc, time::Duration};
 
 use alloy_json_abi::Function;
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, Bytes};
 use tokio::sync::mpsc;
 use triggerx_core::{
     JobId, Timestamp,
     clock::{Clock, SystemClock},
     ids::Occurrence,
     store::{MemoryStore, Store},
-    types::{Action, Arguments, CatchUp, Job, JobStatus, Overlap, Schedule, TimeTrigger, Trigger},
+    types::{Action, CatchUp, Job, JobStatus, Overlap, Schedule, TimeTrigger, Trigger},
 };
 use triggerx_scheduler::{
     dispatch::ChannelDispatcher,
@@ -54,17 +54,13 @@ fn job(i: u64, start: Timestamp, function: &Function, calldata: &Bytes) -> Job {
             catch_up: CatchUp::Skip,
             overlap: Overlap::Allow,
         }),
-        action: Action {
-            chain_id: 31337,
-            target: Address::ZERO,
-            function: function.clone(),
-            value: U256::ZERO,
-            gas_limit: None,
-            arguments: Arguments::Static {
-                values: vec![],
-                calldata: calldata.clone(),
-            },
-        },
+        action: Action::with_calldata(
+            31337,
+            Address::ZERO,
+            function.clone(),
+            vec![],
+            calldata.clone(),
+        ),
         recurring: true,
         expires_at: None,
         status: JobStatus::Active,

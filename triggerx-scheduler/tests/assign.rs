@@ -17,8 +17,8 @@ use triggerx_core::{
         inprocess::{Config as NetConfig, InProcessNetwork},
     },
     types::{
-        Action, Arguments, CatchUp, Evidence, ExecutionReport, Job, JobStatus, Keeper, Overlap,
-        Schedule, Task, TaskStatus, TimeTrigger, Trigger,
+        Action, CatchUp, Evidence, ExecutionReport, Job, JobStatus, Keeper, Overlap, Schedule,
+        Task, TaskStatus, TimeTrigger, Trigger,
     },
 };
 use triggerx_scheduler::assign::{Assigner, Config};
@@ -47,17 +47,13 @@ fn job() -> Job {
             catch_up: CatchUp::FireOnce,
             overlap: Overlap::Allow,
         }),
-        action: Action {
-            chain_id: 31337,
-            target: Address::repeat_byte(0x22),
+        action: Action::with_calldata(
+            31337,
+            Address::repeat_byte(0x22),
             function,
-            value: U256::ZERO,
-            gas_limit: None,
-            arguments: Arguments::Static {
-                values: vec![],
-                calldata,
-            },
-        },
+            vec![],
+            calldata,
+        ),
         recurring: true,
         expires_at: None,
         status: JobStatus::Active,

@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use alloy_json_abi::Function;
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, Bytes};
 use triggerx_core::{
     JobId, Timestamp,
     chain::{
@@ -17,8 +17,8 @@ use triggerx_core::{
     store::{JobStore, MemoryStore, Store, sqlite::SqliteStore},
     test_http::TestServer,
     types::{
-        Action, Arguments, Comparison, ConditionTrigger, Decimal, Evidence, FireMode, Job,
-        JobStatus, Trigger, ValueSource,
+        Action, Comparison, ConditionTrigger, Decimal, Evidence, FireMode, Job, JobStatus, Trigger,
+        ValueSource,
     },
 };
 use triggerx_scheduler::condition::{ConditionEngine, Config, DefaultFetcher};
@@ -41,17 +41,13 @@ fn job(id: u64, source: ValueSource, comparison: Comparison, mode: FireMode) -> 
             poll_interval_ms: 1000,
             mode,
         }),
-        action: Action {
-            chain_id: 31337,
-            target: Address::repeat_byte(0x22),
+        action: Action::with_calldata(
+            31337,
+            Address::repeat_byte(0x22),
             function,
-            value: U256::ZERO,
-            gas_limit: None,
-            arguments: Arguments::Static {
-                values: vec![],
-                calldata,
-            },
-        },
+            vec![],
+            calldata,
+        ),
         recurring: true,
         expires_at: None,
         status: JobStatus::Active,

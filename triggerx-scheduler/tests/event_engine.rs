@@ -17,8 +17,8 @@ use triggerx_core::{
     ids::Occurrence,
     store::{JobStore, MemoryStore, Store, sqlite::SqliteStore},
     types::{
-        Action, Arguments, Comparison, EventTrigger, Evidence, FieldCondition, Job, JobStatus,
-        TopicFilter, Trigger,
+        Action, Comparison, EventTrigger, Evidence, FieldCondition, Job, JobStatus, TopicFilter,
+        Trigger,
     },
 };
 use triggerx_scheduler::event::{Config, EventEngine};
@@ -129,17 +129,13 @@ fn transfer_job(id: u64, token: Address, to: Address, confirmations: u64, min: O
                 .collect(),
             confirmations,
         }),
-        action: Action {
-            chain_id: 31337,
-            target: Address::repeat_byte(0x22),
+        action: Action::with_calldata(
+            31337,
+            Address::repeat_byte(0x22),
             function,
-            value: U256::ZERO,
-            gas_limit: None,
-            arguments: Arguments::Static {
-                values: vec![],
-                calldata,
-            },
-        },
+            vec![],
+            calldata,
+        ),
         recurring: true,
         expires_at: None,
         status: JobStatus::Active,

@@ -27,8 +27,8 @@ use triggerx_core::{
         sqlite::SqliteStore,
     },
     types::{
-        Action, Arguments, CatchUp, Decimal, Evidence, Job, JobStatus, Overlap, Schedule, Task,
-        TaskStatus, TimeTrigger, Trigger, Verdict,
+        Action, CatchUp, Decimal, Evidence, Job, JobStatus, Overlap, Schedule, Task, TaskStatus,
+        TimeTrigger, Trigger, Verdict,
     },
 };
 use triggerx_scheduler::registrar::{Config, Registrar, RegistrarService, cursor_key};
@@ -475,17 +475,13 @@ async fn settlements_are_recorded_and_credited_exactly_once_across_restarts() ->
             catch_up: CatchUp::FireOnce,
             overlap: Overlap::Allow,
         }),
-        action: Action {
-            chain_id: env.devnet.chain_id,
-            target: env.devnet.addresses.counter,
-            function: Function::parse("increment()")?,
-            value: U256::ZERO,
-            gas_limit: None,
-            arguments: Arguments::Static {
-                values: vec![],
-                calldata: Counter::incrementCall {}.abi_encode().into(),
-            },
-        },
+        action: Action::with_calldata(
+            env.devnet.chain_id,
+            env.devnet.addresses.counter,
+            Function::parse("increment()")?,
+            vec![],
+            Counter::incrementCall {}.abi_encode().into(),
+        ),
         recurring: true,
         expires_at: None,
         status: JobStatus::Active,
@@ -707,17 +703,13 @@ async fn cancelled_jobs_become_deleted_and_unknown_tasks_are_skipped() -> TestRe
             catch_up: CatchUp::FireOnce,
             overlap: Overlap::Allow,
         }),
-        action: Action {
-            chain_id: env.devnet.chain_id,
-            target: env.devnet.addresses.counter,
-            function: Function::parse("increment()")?,
-            value: U256::ZERO,
-            gas_limit: None,
-            arguments: Arguments::Static {
-                values: vec![],
-                calldata: Counter::incrementCall {}.abi_encode().into(),
-            },
-        },
+        action: Action::with_calldata(
+            env.devnet.chain_id,
+            env.devnet.addresses.counter,
+            Function::parse("increment()")?,
+            vec![],
+            Counter::incrementCall {}.abi_encode().into(),
+        ),
         recurring: true,
         expires_at: None,
         status: JobStatus::Active,

@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use alloy_json_abi::Function;
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::Address;
 use triggerx_core::{
     JobId, Timestamp,
     ids::Occurrence,
     store::{JobStore, MemoryStore, Store, TaskFilter, TaskStore, TaskUpdate, sqlite::SqliteStore},
     types::{
-        Action, Arguments, CatchUp, Job, JobStatus, Overlap, Schedule, Task, TaskStatus,
-        TimeTrigger, Trigger,
+        Action, CatchUp, Job, JobStatus, Overlap, Schedule, Task, TaskStatus, TimeTrigger, Trigger,
     },
 };
 use triggerx_scheduler::time::{Config, TimeEngine};
@@ -20,36 +19,23 @@ fn ts(s: &str) -> Timestamp {
 }
 
 fn job(id: u64, schedule: Schedule, catch_up: CatchUp, overlap: Overlap) -> Job {
+    let trigger = Trigger::Time(TimeTrigger {
+        schedule,
+        start: None,
+        catch_up,
+        overlap,
+    });
     let function = Function::parse("increment()").unwrap();
-    let calldata = Bytes::from(function.selector().to_vec());
-    let created = ts("2026-12-03T10:00:00Z");
-    Job {
-        id: JobId::from_u64(id),
-        owner: Address::repeat_byte(0x11),
-        title: format!("job {id}"),
-        trigger: Trigger::Time(TimeTrigger {
-            schedule,
-            start: None,
-            catch_up,
-            overlap,
-        }),
-        action: Action {
-            chain_id: 31337,
-            target: Address::repeat_byte(0x22),
-            function,
-            value: U256::ZERO,
-            gas_limit: None,
-            arguments: Arguments::Static {
-                values: vec![],
-                calldata,
-            },
-        },
-        recurring: true,
-        expires_at: None,
-        status: JobStatus::Active,
-        created_at: created,
-        updated_at: created,
-    }
+    let action = Action::without_arguments(31337, Address::repeat_byte(0x22), function);
+    let mut job = Job::new(
+        JobId::from_u64(id),
+        Address::repeat_byte(0x11),
+        trigger,
+        action,
+        ts("2026-12-03T10:00:00Z"),
+    );
+    job.title = format!("job {id}");
+    job
 }
 
 fn every(secs: u64) -> Schedule {

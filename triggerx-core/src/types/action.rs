@@ -51,6 +51,31 @@ pub struct ScriptRef {
 }
 
 impl Action {
+    /// A call of `function` with static `values` already encoded into `calldata` (the selector
+    /// followed by the ABI-encoded arguments); no value sent, no gas limit set.
+    pub fn with_calldata(
+        chain_id: u64,
+        target: Address,
+        function: Function,
+        values: Vec<serde_json::Value>,
+        calldata: Bytes,
+    ) -> Self {
+        Self {
+            chain_id,
+            target,
+            function,
+            value: U256::ZERO,
+            gas_limit: None,
+            arguments: Arguments::Static { values, calldata },
+        }
+    }
+
+    /// A call of a function that takes no arguments (its calldata is the selector alone).
+    pub fn without_arguments(chain_id: u64, target: Address, function: Function) -> Self {
+        let calldata = Bytes::copy_from_slice(function.selector().as_slice());
+        Self::with_calldata(chain_id, target, function, Vec::new(), calldata)
+    }
+
     /// The function's 4-byte selector.
     pub fn selector(&self) -> [u8; 4] {
         self.function.selector().0

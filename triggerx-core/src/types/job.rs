@@ -33,6 +33,28 @@ pub struct Job {
 }
 
 impl Job {
+    /// An active, recurring job without a title or an expiry, created at `now`.
+    pub fn new(
+        id: JobId,
+        owner: Address,
+        trigger: Trigger,
+        action: Action,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            owner,
+            title: String::new(),
+            trigger,
+            action,
+            recurring: true,
+            expires_at: None,
+            status: JobStatus::Active,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The trigger's kind.
     pub fn kind(&self) -> TriggerKind {
         self.trigger.kind()

@@ -237,13 +237,9 @@ mod tests {
     use std::time::Duration;
 
     use alloy_json_abi::Function;
-    use alloy_primitives::U256;
     use triggerx_core::{
         JobId,
-        types::{
-            Action, Arguments, CatchUp, Comparison, FireMode, JobStatus, Overlap, Schedule,
-            ValueSource,
-        },
+        types::{Action, CatchUp, Comparison, FireMode, JobStatus, Overlap, Schedule, ValueSource},
     };
 
     use super::*;
@@ -256,17 +252,13 @@ mod tests {
             owner: Address::repeat_byte(1),
             title: "t".into(),
             trigger,
-            action: Action {
-                chain_id: 31337,
-                target: Address::repeat_byte(2),
+            action: Action::with_calldata(
+                31337,
+                Address::repeat_byte(2),
                 function,
-                value: U256::ZERO,
-                gas_limit: None,
-                arguments: Arguments::Static {
-                    values: vec![],
-                    calldata,
-                },
-            },
+                vec![],
+                calldata,
+            ),
             recurring: true,
             expires_at: Some(Timestamp::from_secs(10_000)),
             status: JobStatus::Active,

@@ -505,8 +505,8 @@ mod tests {
         ids::Occurrence,
         selection::Candidate,
         types::{
-            Action, Arguments, CatchUp, Evidence, Job, JobStatus, Overlap, Schedule, Task,
-            TimeTrigger, Trigger,
+            Action, CatchUp, Evidence, Job, JobStatus, Overlap, Schedule, Task, TimeTrigger,
+            Trigger,
         },
     };
 
@@ -533,17 +533,7 @@ mod tests {
                 catch_up: CatchUp::Skip,
                 overlap: Overlap::Allow,
             }),
-            action: Action {
-                chain_id: 1,
-                target: Address::ZERO,
-                function,
-                value: U256::ZERO,
-                gas_limit: None,
-                arguments: Arguments::Static {
-                    values: vec![],
-                    calldata,
-                },
-            },
+            action: Action::with_calldata(1, Address::ZERO, function, vec![], calldata),
             recurring: true,
             expires_at: None,
             status: JobStatus::Active,
