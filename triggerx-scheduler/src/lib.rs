@@ -16,6 +16,8 @@
 //!   decides by stake-weighted quorum and settles each task once on the `KeeperRegistry`.
 //! - [`registrar`]: follows the registry contracts' confirmed logs (keepers, voting power,
 //!   settlements, job cancellations) into the store, and credits points once per task.
+//! - [`watch`]: the job watcher — follows the store's job change feed so running engines pick
+//!   up jobs created, paused, resumed, edited or deleted while they run.
 //!
 //! This crate depends on `triggerx-core` only and never on `triggerx-keeper` (DESIGN §2).
 
@@ -29,5 +31,6 @@ pub mod health;
 mod jobs;
 pub mod registrar;
 pub mod time;
+pub mod watch;
 
 pub use error::{Error, Result};
