@@ -1,5 +1,7 @@
 //! The scheduler role: the time, event and condition engines feed one dispatcher, and the
-//! assigner hands the tasks to performers and follows them to settlement.
+//! assigner hands the tasks to performers and follows them to settlement. The job watcher feeds
+//! the engines the jobs created, paused, resumed or deleted in the store while they run
+//! (`triggerx job …`, the registrar's cancellations).
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,6 +13,7 @@ use triggerx_scheduler::{
     dispatch::ChannelDispatcher,
     event::{self, EventEngine, heads, service::EventService},
     time::{self, TimeEngine, service::Handle, service::TimeService},
+    watch::{self, JobWatcher, Targets},
 };
 
 use super::{Stop, Tasks, log_end};
@@ -42,6 +45,8 @@ pub(crate) struct Settings {
     pub(crate) fetch_timeout: Duration,
     /// Largest condition source response, in bytes.
     pub(crate) fetch_limit: usize,
+    /// How often the job watcher looks for jobs changed in the store.
+    pub(crate) watch_interval: Duration,
 }
 
 impl Settings {
@@ -57,6 +62,7 @@ impl Settings {
             condition_poll: None,
             fetch_timeout: Duration::from_secs(5),
             fetch_limit: 1 << 20,
+            watch_interval: watch::Config::default().poll_interval,
         }
     }
 }
@@ -111,6 +117,9 @@ pub(crate) async fn start(
 
     let mut triggers = Tasks::default();
     let mut aborted = Tasks::default();
+    // The watcher starts after the feed's head as it is before the engines load: what was
+    // written before is in their load, what comes after reaches them through the watcher.
+    let head = watch::head(store.as_ref())?;
     let mut engine = TimeEngine::new(store.clone(), time::Config::default());
     engine.load()?;
     let (mut service, time) = TimeService::new(engine, clock.clone(), dispatcher.clone());
@@ -150,7 +159,7 @@ pub(crate) async fn start(
     let fetcher = DefaultFetcher::new(settings.fetch_timeout, settings.fetch_limit)?
         .with_chain(settings.chain_id, client);
     let mut engine = ConditionEngine::new(
-        store,
+        store.clone(),
         clock,
         Arc::new(fetcher),
         condition::Config::default(),
@@ -164,6 +173,21 @@ pub(crate) async fn start(
     triggers.push(
         "condition engine",
         tokio::spawn(async move { log_end("condition engine", service.run(s).await) }),
+    );
+
+    let targets = Targets::new()
+        .with_time(time.clone())
+        .with_event(settings.chain_id, event.clone())
+        .with_condition(condition.clone());
+    let config = watch::Config {
+        poll_interval: settings.watch_interval,
+        ..watch::Config::default()
+    };
+    let watcher = JobWatcher::new(store, targets, config).starting_after(head);
+    let s = stop_triggers.wait();
+    triggers.push(
+        "job watcher",
+        tokio::spawn(async move { log_end("job watcher", watcher.run(s).await) }),
     );
 
     Ok(SchedulerRole {

@@ -1,4 +1,9 @@
-//! `triggerx job …`: validating job specs.
+//! `triggerx job …`: validating job specs (`validate`, `next`, `explain`), and the jobs of a
+//! running network's store (`create`, `list`, `pause`, `resume`, `delete`; see
+//! [`store`] and [`create`]).
+
+mod create;
+mod store;
 
 use std::{
     io::Write,
@@ -31,6 +36,22 @@ pub(crate) enum JobCommand {
     Next(NextArgs),
     /// Say in plain words what a job watches, when it fires, and what it does.
     Explain(ExplainArgs),
+    /// Add a job to a running network: validate the spec, register the job on the chain's
+    /// JobRegistry (which assigns its id), fund its owner's prepaid TaskHub balance, and store
+    /// it as active. The running scheduler picks it up within its watch interval (1 s).
+    ///
+    /// Prints the new job's id. Exits 1 for an invalid spec (errors as `job validate` prints
+    /// them) or a failed chain call, 2 for an unreadable file or a missing store.
+    Create(create::CreateArgs),
+    /// List the jobs in the store, as a table (or `--json`, one job per line).
+    List(store::ListArgs),
+    /// Pause an active job: the running scheduler stops firing it at once.
+    Pause(store::IdArgs),
+    /// Resume a paused job: it fires again from its next occurrence (time jobs follow their
+    /// catch-up policy for what was due while paused).
+    Resume(store::IdArgs),
+    /// Delete a job (kept in the store as `deleted`): it never fires again.
+    Delete(store::IdArgs),
 }
 
 /// Arguments of `triggerx job next`.
@@ -72,6 +93,11 @@ pub(crate) fn run(cmd: JobCommand) -> ExitCode {
         JobCommand::Validate(args) => validate(&args),
         JobCommand::Next(args) => next(&args),
         JobCommand::Explain(args) => explain(&args),
+        JobCommand::Create(args) => create::run(&args),
+        JobCommand::List(args) => store::list(&args),
+        JobCommand::Pause(args) => store::transition(&args, store::Change::Pause),
+        JobCommand::Resume(args) => store::transition(&args, store::Change::Resume),
+        JobCommand::Delete(args) => store::transition(&args, store::Change::Delete),
     }
 }
 
