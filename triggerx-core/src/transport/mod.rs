@@ -2,14 +2,17 @@
 //! message a [signed envelope](envelope). Unsigned, forged, stale, replayed, malformed or
 //! non-member messages are dropped and counted ([`Stats`]), never delivered.
 //!
-//! Backends: [`inprocess`] (bounded tokio channels between transports in one process); a
-//! libp2p backend implements the same trait and runs the same [`conformance`] suite. No backend
-//! type appears in this module's API.
+//! Backends: [`inprocess`] (bounded tokio channels between transports in one process) and, with
+//! the `p2p` feature, `p2p` (libp2p between OS processes: gossipsub, request-response,
+//! identify, noise, yamux); both run the same [`conformance`] suite. No backend type appears in
+//! this module's API.
 
 #[cfg(feature = "test-utils")]
 pub mod conformance;
 pub mod envelope;
 pub mod inprocess;
+#[cfg(feature = "p2p")]
+pub mod p2p;
 
 use std::{
     collections::HashSet,
