@@ -74,8 +74,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Connections are closed after this long without any stream; default 1 h.
     pub idle_timeout: Duration,
-    /// Frames each subscriber and server queue may not exceed is the caller's choice; this is
-    /// the bound of the command queue between the handles and the swarm task; default 1024.
+    /// Publications and requests queued for the swarm task before `publish` and `request`
+    /// wait; default 1024.
     pub command_capacity: usize,
     /// How long [`P2pTransport::start`] waits for its listeners; default 10 s.
     pub startup_timeout: Duration,
