@@ -7,8 +7,8 @@ use clap::Parser;
 
 mod commands;
 mod devnet;
-mod service;
 mod roles;
+mod service;
 
 fn main() -> ExitCode {
     let cli = commands::Cli::parse();
