@@ -4,10 +4,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::service::Role;
+
 mod config;
 mod devnet;
 mod explain;
 pub(crate) mod job;
+mod service;
 
 /// Exit code for a run that found problems in its input (invalid job specs).
 pub(crate) const EXIT_INVALID: u8 = 1;
@@ -42,6 +45,21 @@ enum Command {
     /// The service configuration file: print an example, check a file.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Run a keeper (performer, attester, check-ins) over libp2p.
+    #[command(long_about = service::KEEPER_ABOUT, after_long_help = service::ENV_HELP)]
+    Keeper(service::ServiceArgs),
+    /// Run the scheduler (trigger engines and assigner) over libp2p.
+    #[command(long_about = service::SCHEDULER_ABOUT, after_long_help = service::ENV_HELP)]
+    Scheduler(service::ServiceArgs),
+    /// Run the aggregator (attestations, quorum, on-chain verdicts) over libp2p.
+    #[command(long_about = service::AGGREGATOR_ABOUT, after_long_help = service::ENV_HELP)]
+    Aggregator(service::ServiceArgs),
+    /// Run the registrar (registry logs into the store).
+    #[command(long_about = service::REGISTRAR_ABOUT, after_long_help = service::ENV_HELP)]
+    Registrar(service::ServiceArgs),
+    /// Run the health service (check-ins, online status, alerts) over libp2p.
+    #[command(long_about = service::HEALTH_ABOUT, after_long_help = service::ENV_HELP)]
+    Health(service::ServiceArgs),
 }
 
 /// Runs the parsed command line.
@@ -50,5 +68,10 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Job(cmd) => job::run(cmd),
         Command::Devnet(args) => devnet::run(args),
         Command::Config(cmd) => config::run(cmd),
+        Command::Keeper(args) => service::run(Role::Keeper, args),
+        Command::Scheduler(args) => service::run(Role::Scheduler, args),
+        Command::Aggregator(args) => service::run(Role::Aggregator, args),
+        Command::Registrar(args) => service::run(Role::Registrar, args),
+        Command::Health(args) => service::run(Role::Health, args),
     }
 }

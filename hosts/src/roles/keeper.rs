@@ -1,7 +1,7 @@
 //! The keeper role: a performer executing its assignments, an attester checking the others'
 //! reports against the chain, and a check-in client, all under one key.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use alloy::{primitives::Address, signers::local::PrivateKeySigner};
 use anyhow::Context;
@@ -33,6 +33,43 @@ pub(crate) struct Settings {
     pub(crate) checkin: checkin::Config,
 }
 
+/// How much slack the attester gives an execution (see `attester::Config`); the defaults are
+/// the library's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Windows {
+    /// Time tasks: due instant → execution block timestamp.
+    pub(crate) time: Duration,
+    /// Event tasks: confirming block → execution.
+    pub(crate) event: Duration,
+    /// Condition tasks: sample → execution.
+    pub(crate) condition: Duration,
+    /// Accepted clock difference between the scheduler and the chain.
+    pub(crate) clock_skew: Duration,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        let c = attester::Config::default();
+        Self {
+            time: c.time_window,
+            event: c.event_window,
+            condition: c.condition_window,
+            clock_skew: c.clock_skew,
+        }
+    }
+}
+
+/// Read-only handles on a running keeper's counters.
+#[derive(Debug, Clone)]
+pub(crate) struct Monitors {
+    /// The transaction engine (a clone sharing its counters).
+    pub(crate) engine: Engine,
+    /// The performer service.
+    pub(crate) performer: performer::Monitor,
+    /// The attester service.
+    pub(crate) attester: attester::Monitor,
+}
+
 /// A running keeper.
 #[derive(Debug)]
 pub(crate) struct KeeperRole {
@@ -40,6 +77,8 @@ pub(crate) struct KeeperRole {
     pub(crate) address: Address,
     /// Its performer, attester and check-in tasks.
     pub(crate) tasks: Tasks,
+    /// Its counters.
+    pub(crate) monitors: Monitors,
 }
 
 impl KeeperRole {
@@ -49,7 +88,7 @@ impl KeeperRole {
     }
 }
 
-/// Starts a keeper signing with `signer` on `transport`.
+/// Starts a keeper signing with `signer` on `transport`, with the attester's default windows.
 pub(crate) async fn start(
     client: Arc<dyn ChainClient>,
     signer: PrivateKeySigner,
@@ -58,23 +97,55 @@ pub(crate) async fn start(
     settings: Settings,
     stop: &Stop,
 ) -> anyhow::Result<KeeperRole> {
+    start_with_windows(
+        client,
+        signer,
+        transport,
+        clock,
+        settings,
+        Windows::default(),
+        stop,
+    )
+    .await
+}
+
+/// Starts a keeper signing with `signer` on `transport`, its attester allowing `windows`.
+pub(crate) async fn start_with_windows(
+    client: Arc<dyn ChainClient>,
+    signer: PrivateKeySigner,
+    transport: Arc<dyn Transport>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    windows: Windows,
+    stop: &Stop,
+) -> anyhow::Result<KeeperRole> {
     let address = signer.address();
     let engine = Engine::new(client.clone(), signer.clone(), settings.engine)
         .await
         .with_context(|| format!("keeper {address} engine"))?;
-    let performer = PerformerService::new(engine, transport.clone(), clock, settings.scheduler);
-    let config = attester::Config::new(
+    let performer =
+        PerformerService::new(engine.clone(), transport.clone(), clock, settings.scheduler);
+    let mut config = attester::Config::new(
         settings.chain_id,
         settings.task_hub,
         settings.keeper_registry,
         settings.scheduler,
     );
+    config.time_window = windows.time;
+    config.event_window = windows.event;
+    config.condition_window = windows.condition;
+    config.clock_skew = windows.clock_skew;
     let attester = AttesterService::new(
         Attester::new(client, config),
         transport.clone(),
         signer,
         settings.attester,
     );
+    let monitors = Monitors {
+        engine,
+        performer: performer.monitor(),
+        attester: attester.monitor(),
+    };
     let mut tasks = Tasks::default();
     let s = stop.wait();
     tasks.push(
@@ -94,5 +165,9 @@ pub(crate) async fn start(
         "check-in",
         tokio::spawn(checkin::run(transport, settings.checkin, stop.wait())),
     );
-    Ok(KeeperRole { address, tasks })
+    Ok(KeeperRole {
+        address,
+        tasks,
+        monitors,
+    })
 }

@@ -32,4 +32,4 @@ pub use error::Error;
 pub use fees::{Fees, fees_from_history};
 pub use nonce::{NonceManager, Released};
 pub use revert::RevertReason;
-pub use service::{PerformerService, ServiceStats, report_for};
+pub use service::{Monitor, PerformerService, ServiceStats, report_for};

@@ -47,6 +47,27 @@ struct Counters {
     failed: AtomicU64,
 }
 
+impl Counters {
+    fn snapshot(&self) -> ServiceStats {
+        ServiceStats {
+            executed: self.executed.load(Ordering::Relaxed),
+            ignored: self.ignored.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A read-only handle on a [`PerformerService`]'s counters, usable while it runs.
+#[derive(Debug, Clone)]
+pub struct Monitor(Arc<Counters>);
+
+impl Monitor {
+    /// The current counters.
+    pub fn stats(&self) -> ServiceStats {
+        self.0.snapshot()
+    }
+}
+
 /// The performer role; see the [module docs](self).
 #[derive(Debug)]
 pub struct PerformerService {
@@ -78,12 +99,12 @@ impl PerformerService {
 
     /// The counters.
     pub fn stats(&self) -> ServiceStats {
-        let c = &self.counters;
-        ServiceStats {
-            executed: c.executed.load(Ordering::Relaxed),
-            ignored: c.ignored.load(Ordering::Relaxed),
-            failed: c.failed.load(Ordering::Relaxed),
-        }
+        self.counters.snapshot()
+    }
+
+    /// A handle on the counters that stays valid while the service runs.
+    pub fn monitor(&self) -> Monitor {
+        Monitor(Arc::clone(&self.counters))
     }
 
     /// Whether an assignment is one this keeper should execute now.

@@ -294,18 +294,19 @@ pub(crate) const GWEI: u128 = 1_000_000_000;
 impl Engine {
     /// The library configuration these settings give.
     pub(crate) fn to_library(&self) -> triggerx_keeper::performer::Config {
-        let mut c = triggerx_keeper::performer::Config::default();
-        c.confirmations = self.confirmations;
-        c.stuck_after = self.stuck_after;
-        c.bump_percent = self.bump_percent;
-        c.max_replacements = self.max_replacements;
-        c.max_fee_per_gas = u128::from(self.max_fee_gwei) * GWEI;
-        c.min_priority_fee_per_gas = u128::from(self.min_priority_fee_gwei) * GWEI;
-        c.gas_margin_percent = self.gas_margin_percent;
-        c.max_in_flight = self.max_in_flight;
-        c.rpc_timeout = self.rpc_timeout;
-        c.receipt_timeout = self.receipt_timeout;
-        c
+        triggerx_keeper::performer::Config {
+            confirmations: self.confirmations,
+            stuck_after: self.stuck_after,
+            bump_percent: self.bump_percent,
+            max_replacements: self.max_replacements,
+            max_fee_per_gas: u128::from(self.max_fee_gwei) * GWEI,
+            min_priority_fee_per_gas: u128::from(self.min_priority_fee_gwei) * GWEI,
+            gas_margin_percent: self.gas_margin_percent,
+            max_in_flight: self.max_in_flight,
+            rpc_timeout: self.rpc_timeout,
+            receipt_timeout: self.receipt_timeout,
+            ..triggerx_keeper::performer::Config::default()
+        }
     }
 }
 
@@ -358,48 +359,29 @@ pub(crate) struct Scheduler {
     /// Time a performer has to report before a backup is assigned.
     #[serde(with = "duration")]
     pub(crate) execution_timeout: Duration,
-    /// Assignments per task (the performer and its backups).
-    pub(crate) max_attempts: u32,
-    /// Time an executed task may wait for its verdict.
-    #[serde(with = "duration")]
-    pub(crate) settle_timeout: Duration,
     /// Event engine: head poll interval (WebSocket new heads wake it earlier).
     #[serde(with = "duration")]
     pub(crate) event_poll: Duration,
     /// Event engine: subscribe to new heads over `chain.ws_url`.
     pub(crate) new_heads: bool,
-    /// Event engine: most blocks per `eth_getLogs`.
-    pub(crate) max_block_range: u64,
-    /// Time engine: most missed instants one job fires at once under `fire_all`.
-    pub(crate) max_catch_up: usize,
-    /// Condition engine: sources fetched at once.
-    pub(crate) max_concurrent_fetches: usize,
-    /// Condition engine: attempts per source per round.
-    pub(crate) fetch_attempts: u32,
-    /// Condition engine: time allowed for one HTTP fetch.
+    /// Condition engine: time allowed for one source fetch.
     #[serde(with = "duration")]
     pub(crate) fetch_timeout: Duration,
+    /// Condition engine: largest source response, bytes.
+    pub(crate) max_response_bytes: usize,
 }
 
 impl Default for Scheduler {
     fn default() -> Self {
-        let e = triggerx_scheduler::event::Config::default();
-        let t = triggerx_scheduler::time::Config::default();
-        let c = triggerx_scheduler::condition::Config::default();
-        let a = triggerx_scheduler::assign::Config::new(Address::ZERO);
+        let s = crate::roles::scheduler::Settings::new(0, Address::ZERO);
         Self {
             key: None,
             key_file: None,
-            execution_timeout: a.execution_timeout,
-            max_attempts: a.max_attempts,
-            settle_timeout: a.settle_timeout,
-            event_poll: Duration::from_millis(500),
+            execution_timeout: s.execution_timeout,
+            event_poll: s.event_poll,
             new_heads: true,
-            max_block_range: e.max_block_range,
-            max_catch_up: t.max_catch_up,
-            max_concurrent_fetches: c.max_concurrent_fetches,
-            fetch_attempts: c.attempts,
-            fetch_timeout: Duration::from_secs(5),
+            fetch_timeout: s.fetch_timeout,
+            max_response_bytes: s.fetch_limit,
         }
     }
 }
@@ -480,9 +462,6 @@ pub(crate) struct Health {
     /// Offline this long → alert.
     #[serde(with = "duration")]
     pub(crate) alert_after: Duration,
-    /// How often silence is re-evaluated.
-    #[serde(with = "duration")]
-    pub(crate) tick: Duration,
     /// Alerts are POSTed here as JSON.
     pub(crate) webhook_url: Option<Secret>,
     /// Alerts are sent through the Telegram Bot API.
@@ -497,7 +476,6 @@ impl Default for Health {
             key_file: None,
             silence: c.silence,
             alert_after: c.alert_after,
-            tick: Duration::from_secs(1),
             webhook_url: None,
             telegram: None,
         }

@@ -13,6 +13,12 @@ pub(crate) const REDACTED: &str = "<redacted>";
 pub(crate) struct Secret(String);
 
 impl Secret {
+    /// Wraps a value.
+    #[cfg(test)]
+    pub(crate) fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
     /// The value itself.
     pub(crate) fn expose(&self) -> &str {
         &self.0
