@@ -11,7 +11,8 @@ use crate::devnet::{self, Options};
 #[derive(Debug, Args)]
 pub(crate) struct DevnetArgs {
     /// Use this chain (HTTP RPC of an anvil with its default dev accounts) instead of starting
-    /// anvil. A data directory is tied to its chain; with `--rpc` a second run resumes.
+    /// anvil. A data directory is tied to its chain: a second run resumes it (its own anvil's
+    /// chain is kept in the data directory; a `--rpc` chain must still run).
     #[arg(long, value_name = "URL")]
     rpc: Option<String>,
     /// WebSocket RPC for new-head notifications with `--rpc` (default: the HTTP URL with ws://).
@@ -26,21 +27,30 @@ pub(crate) struct DevnetArgs {
     /// Where the SQLite store and the devnet checkpoint live.
     #[arg(long, default_value = "./data", value_name = "DIR")]
     data_dir: PathBuf,
-    /// Delete the data directory's store first (start over on a new chain).
+    /// Delete the data directory's store and kept chain first (start over on a new chain).
     #[arg(long)]
     reset: bool,
     /// Create one job of each kind on the demo contracts and keep them firing.
     #[arg(long)]
     demo: bool,
-    /// Stop after this long (e.g. `45s`, `2m`): triggers stop, in-flight tasks settle, exit.
+    /// Stop after this long (e.g. `45s`, `2m`): triggers stop, in-flight tasks settle, exit
+    /// (Ctrl-C and SIGTERM stop the same way; a second one stops at once).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     exit_after: Option<Duration>,
-    /// How long in-flight tasks may take to settle after `--exit-after`.
+    /// How long in-flight tasks may take to settle when stopping.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     drain: Duration,
     /// Write a JSON summary of every job and task here on exit.
     #[arg(long, value_name = "FILE.json")]
     summary: Option<PathBuf>,
+    /// How long a performer has to report an execution before the task is assigned to a
+    /// backup performer.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    execution_timeout: Duration,
+    /// Fault drill: kill one keeper (its performer, attester and check-ins at once, as a crash)
+    /// this long after the start; its tasks go to backups after `--execution-timeout`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    kill_keeper_after: Option<Duration>,
     /// Poll the engines at the original TriggerX's intervals instead (time every 30 s, events
     /// and conditions every 1 s, no new-head wake-ups): the latency benchmark's baseline.
     #[arg(long)]
@@ -88,6 +98,8 @@ pub(crate) fn run(args: DevnetArgs) -> ExitCode {
         exit_after: args.exit_after,
         drain: args.drain,
         summary: args.summary,
+        execution_timeout: args.execution_timeout,
+        kill_keeper_after: args.kill_keeper_after,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

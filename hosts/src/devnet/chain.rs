@@ -1,8 +1,12 @@
-//! The chain under the devnet: an anvil it starts, or one it connects to with `--rpc`, with the
-//! contracts deployed and the keepers registered; and the checkpoint that ties a data directory
-//! to its chain.
+//! The chain under the devnet: an anvil it starts (its chain kept in the data directory, so a
+//! later run resumes it), or one it connects to with `--rpc`, with the contracts deployed and the
+//! keepers registered; and the checkpoints that tie a data directory to its chain.
 
-use std::time::Duration;
+use std::{
+    path::{Path, PathBuf},
+    sync::Mutex,
+    time::Duration,
+};
 
 use alloy::{
     primitives::{Address, B256, U256, keccak256},
@@ -24,6 +28,22 @@ use triggerx_core::{
 
 /// The checkpoint key of the devnet's [`State`].
 pub(crate) const STATE_KEY: &str = "devnet/state";
+/// The checkpoint key of the last block the devnet saw ([`Seen`]).
+const SEEN_KEY: &str = "devnet/seen";
+/// The devnet's own anvil keeps its chain in this file of the data directory.
+const ANVIL_STATE_FILE: &str = "anvil-state.json";
+/// The process id of the devnet's own anvil while it runs.
+const ANVIL_PID_FILE: &str = "anvil.pid";
+/// How long anvil may take to write its state and exit.
+const ANVIL_STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The files of the devnet's own anvil in `data_dir`: the chain's state file and the pid file.
+pub(crate) fn anvil_files(data_dir: &Path) -> [PathBuf; 2] {
+    [
+        data_dir.join(ANVIL_STATE_FILE),
+        data_dir.join(ANVIL_PID_FILE),
+    ]
+}
 
 /// anvil's default dev accounts (mnemonic `test test … junk`), used with `--rpc`, where the
 /// banner that lists them is not ours to read.
@@ -73,6 +93,10 @@ pub(crate) struct State {
     pub(crate) keepers: usize,
     /// The demo jobs, once created.
     pub(crate) demo: Option<super::demo::DemoJobs>,
+    /// Whether the chain is an anvil the devnet started, kept in the data directory's state file
+    /// (false for `--rpc`, and in checkpoints written before the devnet kept its chain).
+    #[serde(default)]
+    pub(crate) own_anvil: bool,
 }
 
 impl State {
@@ -93,11 +117,33 @@ impl State {
     }
 }
 
+/// The last block the data directory has seen (checkpoint `devnet/seen`, written every second
+/// while the devnet runs). A resumed chain must still have this block with this hash: a chain
+/// that lacks it is another chain, or an older copy of this one (an anvil state file written
+/// before the store's last updates), on which the store's cursors and tasks would be wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Seen {
+    pub(crate) number: u64,
+    pub(crate) hash: B256,
+}
+
+impl Seen {
+    fn load(store: &dyn Store) -> anyhow::Result<Option<Self>> {
+        match store.get_checkpoint(SEEN_KEY)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes).context("reading the devnet's last seen block")?,
+            )),
+        }
+    }
+}
+
 /// The chain the devnet runs on.
 #[derive(Debug)]
 pub(crate) struct Chain {
-    /// The anvil we started (killed on drop), if any.
-    _anvil: Option<Anvil>,
+    /// The anvil we started, if any: stopped gracefully by [`Chain::stop`] (or on drop), so it
+    /// writes its state file.
+    anvil: Mutex<Option<Anvil>>,
     pub(crate) chain_id: u64,
     pub(crate) genesis_hash: B256,
     pub(crate) endpoint: String,
@@ -127,17 +173,56 @@ impl Chain {
             contracts: self.contracts,
             keepers: self.keepers.len(),
             demo,
+            own_anvil: self.is_own_anvil(),
         }
     }
 
-    /// Starts anvil with `block_time`, deploys and registers `keepers` keepers.
-    pub(crate) async fn start(block_time: Duration, keepers: usize) -> anyhow::Result<Self> {
-        let anvil = Anvil::start(AnvilOptions {
-            block_time: Some(block_time),
-            ..AnvilOptions::default()
-        })
-        .await
-        .context("starting anvil (install it with `bash scripts/setup.sh`)")?;
+    /// Whether this is an anvil the devnet started.
+    pub(crate) fn is_own_anvil(&self) -> bool {
+        self.anvil.lock().map(|a| a.is_some()).unwrap_or(false)
+    }
+
+    /// Records the chain's current head as the last block seen (see [`Seen`]).
+    pub(crate) async fn record_head(&self, store: &dyn Store) -> anyhow::Result<()> {
+        let head = self.client.head().await?;
+        let seen = Seen {
+            number: head.number,
+            hash: head.hash,
+        };
+        store.put_checkpoint(SEEN_KEY, &serde_json::to_vec(&seen)?)?;
+        Ok(())
+    }
+
+    /// Stops the anvil the devnet started, gracefully, so that it writes its state file.
+    pub(crate) async fn stop(&self, data_dir: &Path) -> anyhow::Result<()> {
+        let anvil = self.anvil.lock().ok().and_then(|mut a| a.take());
+        if let Some(anvil) = anvil {
+            anvil
+                .stop(ANVIL_STOP_TIMEOUT)
+                .await
+                .context("stopping anvil (its state file may be stale)")?;
+            let [_, pid] = anvil_files(data_dir);
+            let _ = std::fs::remove_file(pid);
+        }
+        Ok(())
+    }
+
+    /// Starts anvil with `block_time` on a new chain kept in `data_dir`, deploys and registers
+    /// `keepers` keepers.
+    pub(crate) async fn start(
+        block_time: Duration,
+        keepers: usize,
+        data_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let [state_file, _] = anvil_files(data_dir);
+        if state_file.exists() {
+            bail!(
+                "{} holds a chain but the store does not know it (was the store deleted?); \
+                 start over with --reset",
+                state_file.display()
+            );
+        }
+        let anvil = start_anvil(block_time, data_dir).await?;
         let devnet = Devnet::deploy(
             &anvil,
             DevnetOptions {
@@ -159,12 +244,48 @@ impl Chain {
             users: devnet.users.clone(),
             client,
             provider,
-            _anvil: Some(anvil),
+            anvil: Mutex::new(Some(anvil)),
         })
     }
 
-    /// Connects to a running chain whose contracts the data directory's `state` recorded.
-    pub(crate) async fn resume(rpc: &str, ws: &str, state: &State) -> anyhow::Result<Self> {
+    /// Restarts the devnet's own anvil on the chain kept in `data_dir` (the data directory's
+    /// `state`), and checks that it is that chain.
+    pub(crate) async fn resume_own(
+        block_time: Duration,
+        data_dir: &Path,
+        state: &State,
+        store: &dyn Store,
+    ) -> anyhow::Result<Self> {
+        let [state_file, _] = anvil_files(data_dir);
+        if !state_file.is_file() {
+            bail!(
+                "{} belongs to chain id {} with genesis {} (TaskHub {}), but its chain's state \
+                 file {} is missing, so the chain cannot be resumed. Start over with --reset \
+                 (or another --data-dir).",
+                data_dir.display(),
+                state.chain_id,
+                state.genesis_hash,
+                state.contracts.task_hub,
+                state_file.display()
+            );
+        }
+        let anvil = start_anvil(block_time, data_dir).await?;
+        let (endpoint, ws) = (anvil.endpoint(), anvil.ws_endpoint());
+        let mut chain = Self::resume(&endpoint, &ws, state, store)
+            .await
+            .with_context(|| format!("resuming the chain kept in {}", state_file.display()))?;
+        chain.anvil = Mutex::new(Some(anvil));
+        Ok(chain)
+    }
+
+    /// Connects to a running chain whose contracts the data directory's `state` recorded, and
+    /// checks that it is that chain and has every block the data directory has seen.
+    pub(crate) async fn resume(
+        rpc: &str,
+        ws: &str,
+        state: &State,
+        store: &dyn Store,
+    ) -> anyhow::Result<Self> {
         let (client, provider, genesis_hash) = connect(rpc).await?;
         let chain_id = client.chain_id().await?;
         if chain_id != state.chain_id || genesis_hash != state.genesis_hash {
@@ -177,10 +298,26 @@ impl Chain {
                 state.contracts.task_hub
             );
         }
+        if let Some(seen) = Seen::load(store)? {
+            let block = client
+                .header_by_number(alloy::eips::BlockNumberOrTag::Number(seen.number))
+                .await?;
+            if block.as_ref().map(|b| b.hash) != Some(seen.hash) {
+                let head = client.block_number().await?;
+                bail!(
+                    "the chain at {rpc} (head {head}) does not have block {} with hash {}, which \
+                     the data directory has seen: it is an older copy of the chain (anvil stopped \
+                     without writing its state?) or another chain. The store's tasks and cursors \
+                     would not match it; start over with --reset.",
+                    seen.number,
+                    seen.hash
+                );
+            }
+        }
         let mut dev = dev_keys();
         let deployer = dev.remove(0);
         Ok(Self {
-            _anvil: None,
+            anvil: Mutex::new(None),
             chain_id,
             genesis_hash,
             endpoint: rpc.to_owned(),
@@ -213,7 +350,7 @@ impl Chain {
                 format!("deploying the contracts on {rpc} (it needs anvil's default dev accounts)")
             })?;
         Ok(Self {
-            _anvil: None,
+            anvil: Mutex::new(None),
             chain_id,
             genesis_hash,
             endpoint: rpc.to_owned(),
@@ -238,14 +375,70 @@ pub(crate) fn mismatch(state: &State, chain_id: u64, genesis: B256) -> String {
     )
 }
 
-/// Why a data directory with a checkpoint cannot run on a new anvil.
-pub(crate) fn mismatch_new_anvil(state: &State, data_dir: &str) -> String {
+/// Why a data directory of a `--rpc` chain cannot run on the devnet's own anvil.
+pub(crate) fn mismatch_own_anvil(state: &State, data_dir: &str) -> String {
     format!(
-        "{data_dir} belongs to chain id {} with genesis {} (TaskHub {}); without --rpc every \
-         run starts a new anvil, which is a new chain. Resume with --rpc <URL of that chain> \
-         while it still runs, or start over with --reset (or another --data-dir).",
+        "{data_dir} belongs to chain id {} with genesis {} (TaskHub {}), a chain given with \
+         --rpc, not one the devnet keeps. Resume with --rpc <URL of that chain> while it still \
+         runs, or start over with --reset (or another --data-dir).",
         state.chain_id, state.genesis_hash, state.contracts.task_hub
     )
+}
+
+/// Starts the devnet's own anvil on the chain kept in `data_dir` (a new chain if there is none
+/// yet), after stopping an anvil that a killed devnet left running on it.
+async fn start_anvil(block_time: Duration, data_dir: &Path) -> anyhow::Result<Anvil> {
+    let [state_file, pid_file] = anvil_files(data_dir);
+    stop_leftover(&pid_file, &state_file).await?;
+    let anvil = Anvil::start(AnvilOptions {
+        block_time: Some(block_time),
+        // Written on a graceful stop only: a copy written while the devnet runs would be older
+        // than the store anyway, and refused (see `Seen`). No historical states: nothing reads
+        // state at a block before the restart, and they cost one copy of every account per block.
+        state: Some(state_file),
+        own_process_group: true,
+        ..AnvilOptions::default()
+    })
+    .await
+    .context("starting anvil (install it with `bash scripts/setup.sh`)")?;
+    std::fs::write(&pid_file, anvil.pid().to_string())
+        .with_context(|| format!("writing {}", pid_file.display()))?;
+    Ok(anvil)
+}
+
+/// A devnet killed without a chance to stop its anvil (SIGKILL) leaves that anvil running, in
+/// its own process group, still holding the chain. If the pid file names a live anvil on
+/// `state_file`, it is stopped gracefully so that it writes the chain, which then resumes.
+async fn stop_leftover(pid_file: &Path, state_file: &Path) -> anyhow::Result<()> {
+    let Ok(text) = std::fs::read_to_string(pid_file) else {
+        return Ok(());
+    };
+    let pid = text.trim();
+    // A live process's command line; empty once it has exited (also as a zombie).
+    let cmdline =
+        || std::fs::read(Path::new("/proc").join(pid).join("cmdline")).unwrap_or_default();
+    let ours = pid.parse::<u32>().is_ok()
+        && cmdline()
+            .split(|b| *b == 0)
+            .any(|arg| Path::new(&*String::from_utf8_lossy(arg)) == state_file);
+    if ours {
+        tracing::warn!(
+            pid,
+            "stopping the anvil a killed devnet left running on this chain"
+        );
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", pid])
+            .status();
+        let deadline = tokio::time::Instant::now() + ANVIL_STOP_TIMEOUT;
+        while !cmdline().is_empty() {
+            if tokio::time::Instant::now() >= deadline {
+                bail!("the anvil left running (pid {pid}) on this chain did not stop; stop it");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let _ = std::fs::remove_file(pid_file);
+    Ok(())
 }
 
 fn dev_keys() -> Vec<PrivateKeySigner> {

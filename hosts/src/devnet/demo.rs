@@ -11,9 +11,12 @@ use alloy_json_abi::{Event, Function};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use triggerx_core::{
-    JobId, Timestamp,
+    JobId, TaskId, Timestamp,
     chain::contracts::{DemoToken, JobRegistry, PriceFeed, TaskHub},
-    store::Store,
+    ids::Occurrence,
+    schedule::CompiledSchedule,
+    selection::{Candidate, select_performer},
+    store::{KeeperFilter, Store},
     types::{
         Action, Arguments, CatchUp, Comparison, ConditionTrigger, EventTrigger, FireMode, Job,
         JobStatus, Overlap, Schedule, TimeTrigger, TopicFilter, Trigger, ValueSource,
@@ -319,4 +322,67 @@ pub(crate) async fn price_loop(
             Err(e) => tracing::warn!(error = %e, "demo setPrice failed"),
         }
     }
+}
+
+/// The fault drill's victim: the keeper selected to perform the next demo time-job instants
+/// (first attempts, with the keepers online now), so that killing it leaves tasks for backups to
+/// take over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Victim {
+    /// Its index among the chain's keepers.
+    pub(crate) index: usize,
+    /// The tasks it was selected for: the time-job instants due in the window.
+    pub(crate) tasks: Vec<(TaskId, Timestamp)>,
+}
+
+/// Picks the [`Victim`] for the time-job instants due in `[from, from + window]`: the keeper
+/// selected for the earliest of them. `window` should end before a killed keeper is marked
+/// offline (health's silence), or the assigner no longer selects it.
+pub(crate) fn drill_victim(
+    chain: &Chain,
+    store: &dyn Store,
+    jobs: &DemoJobs,
+    from: Timestamp,
+    window: Duration,
+) -> anyhow::Result<Option<Victim>> {
+    let candidates: Vec<Candidate> = store
+        .list_keepers(&KeeperFilter::SELECTABLE)?
+        .into_iter()
+        .map(|k| Candidate {
+            address: k.address,
+            power: k.voting_power,
+        })
+        .collect();
+    let until = from.add_millis(i64::try_from(window.as_millis()).unwrap_or(i64::MAX / 2));
+    let mut due = Vec::new();
+    for id in [jobs.interval, jobs.cron] {
+        let Some(job) = store.get_job(id)? else {
+            continue;
+        };
+        let Trigger::Time(trigger) = &job.trigger else {
+            continue;
+        };
+        let schedule = CompiledSchedule::compile(trigger, job.created_at)?;
+        let mut next = schedule.first_at_or_after(from);
+        while let Some(at) = next.filter(|at| *at <= until) {
+            let task = Occurrence::Time { job: id, due: at }.task_id();
+            if let Some(performer) = select_performer(task, 0, &candidates, &[]) {
+                due.push((at, task, performer));
+            }
+            next = schedule.next_after(at);
+        }
+    }
+    due.sort_by_key(|(at, ..)| *at);
+    let Some(&(_, _, victim)) = due.first() else {
+        return Ok(None);
+    };
+    let Some(index) = chain.keepers.iter().position(|k| k.address() == victim) else {
+        return Ok(None);
+    };
+    let tasks = due
+        .into_iter()
+        .filter(|(.., p)| *p == victim)
+        .map(|(at, task, _)| (task, at))
+        .collect();
+    Ok(Some(Victim { index, tasks }))
 }

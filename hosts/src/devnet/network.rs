@@ -216,7 +216,6 @@ impl Network {
         })
     }
 
-    #[expect(dead_code, reason = "the devnet fault drill calls this (landing next)")]
     /// Kills keeper `index` at once, as a crash would; `None` when there is no such keeper.
     pub(crate) fn kill_keeper(&mut self, index: usize) -> Option<Address> {
         let k = self.keepers.get_mut(index)?;

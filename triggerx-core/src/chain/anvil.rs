@@ -4,6 +4,12 @@
 //! anvil picks itself (`--port 0`, read back from its output), waits until it answers RPC, and
 //! kills it when dropped. [`Devnet::deploy`] deploys every TriggerX contract from anvil's first
 //! dev account and registers and funds N keepers with deterministic keys.
+//!
+//! A chain that outlives its process: with [`AnvilOptions::state`] anvil loads the chain from
+//! that file if it exists and writes it back when it stops (`--state`; blocks, receipts and logs,
+//! accounts, code, storage, balances and nonces — not the transaction pool), optionally also
+//! every [`AnvilOptions::state_interval`]. Such an anvil must be stopped gracefully to write its
+//! state: [`Anvil::stop`] (SIGINT, then wait), which `Drop` also does for it.
 
 use std::{
     env,
@@ -46,6 +52,15 @@ pub enum DevnetError {
     /// anvil exited or did not become ready in time; `output` is the tail of its output.
     #[error("anvil did not start: {reason}\n{output}")]
     NotReady {
+        /// Why.
+        reason: String,
+        /// The last lines anvil printed.
+        output: String,
+    },
+    /// anvil did not stop cleanly (killed after the timeout, or a failed exit): a state file
+    /// may not have been written.
+    #[error("anvil did not stop cleanly: {reason}\n{output}")]
+    Stop {
         /// Why.
         reason: String,
         /// The last lines anvil printed.
@@ -117,6 +132,18 @@ pub struct AnvilOptions {
     pub binary: Option<PathBuf>,
     /// How long to wait for anvil to answer RPC.
     pub startup_timeout: Duration,
+    /// Keep the chain in this file: load it at start if the file exists, write it on a graceful
+    /// stop (anvil's `--state`). See [`Anvil::stop`].
+    pub state: Option<PathBuf>,
+    /// With [`state`](Self::state): also write the state every interval (whole seconds, at
+    /// least one; anvil's `--state-interval`), so a crash loses at most that much.
+    pub state_interval: Option<Duration>,
+    /// With [`state`](Self::state): also write the states of recent blocks, so calls at a
+    /// block before the restart still answer (anvil's `--preserve-historical-states`).
+    pub preserve_historical_states: bool,
+    /// Run anvil in its own process group, so a Ctrl-C at the terminal reaches only this
+    /// process, which then stops anvil itself when it is done with the chain.
+    pub own_process_group: bool,
     /// Further command-line arguments.
     pub extra_args: Vec<String>,
 }
@@ -130,15 +157,23 @@ impl Default for AnvilOptions {
             chain_id: 31_337,
             binary: None,
             startup_timeout: Duration::from_secs(20),
+            state: None,
+            state_interval: None,
+            preserve_historical_states: false,
+            own_process_group: false,
             extra_args: Vec::new(),
         }
     }
 }
 
-/// A running anvil on 127.0.0.1, killed on drop.
+/// A running anvil on 127.0.0.1, killed on drop (stopped gracefully if it keeps a state file).
 #[derive(Debug)]
 pub struct Anvil {
     child: Child,
+    /// Whether the child has been waited for.
+    exited: bool,
+    /// The state file, if any: `Drop` then stops gracefully so that it is written.
+    state: Option<PathBuf>,
     port: u16,
     chain_id: u64,
     dev_signers: Vec<PrivateKeySigner>,
@@ -225,6 +260,19 @@ impl Anvil {
         if let Some(bt) = options.block_time {
             cmd.args(["--block-time", &bt.as_secs_f64().to_string()]);
         }
+        if let Some(state) = &options.state {
+            cmd.arg("--state").arg(state);
+            if let Some(every) = options.state_interval {
+                cmd.args(["--state-interval", &every.as_secs().max(1).to_string()]);
+            }
+            if options.preserve_historical_states {
+                cmd.arg("--preserve-historical-states");
+            }
+        }
+        #[cfg(unix)]
+        if options.own_process_group {
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        }
         cmd.args(&options.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -253,6 +301,8 @@ impl Anvil {
         // From here on, `anvil` owns the child and kills it on any early return.
         let mut anvil = Self {
             child,
+            exited: false,
+            state: options.state.clone(),
             port: 0,
             chain_id: options.chain_id,
             dev_signers: Vec::new(),
@@ -288,6 +338,78 @@ impl Anvil {
             }
         }
         Ok(anvil)
+    }
+
+    /// Stops anvil gracefully: SIGINT, then waits up to `timeout` for it to exit (anvil writes
+    /// its [state file](AnvilOptions::state) on the way out), then kills it. An error says that
+    /// it had to be killed, or exited with a failure, so the state file may be stale.
+    pub async fn stop(mut self, timeout: Duration) -> DevnetResult<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        let signalled = self.interrupt();
+        loop {
+            if let Some(done) = self.poll_exit() {
+                return done;
+            }
+            if !signalled || std::time::Instant::now() >= deadline {
+                return Err(self.kill_after(timeout));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends SIGINT. The workspace forbids `unsafe` (no `libc::kill`), so the `kill` utility
+    /// sends it.
+    fn interrupt(&self) -> bool {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// `Some` once anvil has exited: `Ok` if it exited cleanly.
+    fn poll_exit(&mut self) -> Option<DevnetResult<()>> {
+        let status = match self.child.try_wait() {
+            Ok(None) => return None,
+            Ok(Some(status)) => status,
+            Err(e) => {
+                return Some(Err(DevnetError::Stop {
+                    reason: format!("waiting for anvil: {e}"),
+                    output: self.output_tail(),
+                }));
+            }
+        };
+        self.exited = true;
+        Some(if status.success() {
+            Ok(())
+        } else {
+            Err(DevnetError::Stop {
+                reason: format!("anvil exited with {status}"),
+                output: self.output_tail(),
+            })
+        })
+    }
+
+    /// Kills anvil after it did not stop gracefully.
+    fn kill_after(&mut self, timeout: Duration) -> DevnetError {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.exited = true;
+        DevnetError::Stop {
+            reason: format!("anvil did not stop within {timeout:?} of SIGINT and was killed"),
+            output: self.output_tail(),
+        }
+    }
+
+    /// anvil's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The state file, if it keeps one.
+    pub fn state_file(&self) -> Option<&Path> {
+        self.state.as_deref()
     }
 
     /// The loopback port anvil listens on.
@@ -353,8 +475,30 @@ pub fn wallet_provider(url: Url, signer: &PrivateKeySigner) -> DynProvider {
 
 impl Drop for Anvil {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if self.exited {
+            return;
+        }
+        if self.state.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            return;
+        }
+        // Not stopped with `stop`: stop gracefully anyway (blocking), so the state is written.
+        let timeout = Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + timeout;
+        let signalled = self.interrupt();
+        let result = loop {
+            if let Some(done) = self.poll_exit() {
+                break done;
+            }
+            if !signalled || std::time::Instant::now() >= deadline {
+                break Err(self.kill_after(timeout));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if let Err(e) = result {
+            eprintln!("anvil: {e}");
+        }
     }
 }
 
