@@ -440,6 +440,11 @@ impl Transport for P2pTransport {
         let response = tokio::time::timeout(timeout, exchange)
             .await
             .map_err(|_| TransportError::Timeout)??;
+        // An empty response is a refusal: the peer serves no such kind, its server is full,
+        // or it dropped the request (an empty byte string is never a frame).
+        if response.is_empty() {
+            return Err(TransportError::Refused);
+        }
         let msg = self
             .shared
             .verify(&response)

@@ -36,6 +36,9 @@ const RECENT_CAP: usize = 256;
 const MAX_INBOUND_PENDING: usize = 4096;
 /// Dial hints are followed only while fewer peers than this are connected.
 const MAX_PEERS: usize = 64;
+/// Delay before a hello the transport failed is sent again, and how often it is tried.
+const HELLO_RETRY: Duration = Duration::from_millis(500);
+const HELLO_ATTEMPTS: u8 = 3;
 
 #[derive(NetworkBehaviour)]
 pub(super) struct Behaviour {
@@ -145,8 +148,10 @@ struct Recent {
 /// What an outbound direct request was for.
 #[derive(Debug)]
 enum Outbound {
-    /// A hello or a catch-up publication: the ack is ignored.
+    /// A catch-up publication: the ack is ignored.
     Ack,
+    /// A hello (the attempt number): retried a few times when the transport fails it.
+    Hello(u8),
     /// A caller's request to a member, answered with the raw response frame.
     Caller(Address, oneshot::Sender<Result<Vec<u8>, TransportError>>),
 }
@@ -162,6 +167,7 @@ pub(super) struct Driver {
     catch_up: Duration,
     hello_interval: Duration,
     last_hello: Instant,
+    hello_retry: Vec<(PeerId, Instant, u8)>,
     recent: VecDeque<Recent>,
     outbound: HashMap<OutboundRequestId, Outbound>,
     inbound: HashMap<u64, ResponseChannel<Vec<u8>>>,
@@ -226,6 +232,7 @@ impl Driver {
             catch_up: config.catch_up.min(config.max_skew / 2),
             hello_interval: config.hello_interval,
             last_hello: now,
+            hello_retry: Vec::new(),
             recent: VecDeque::new(),
             outbound: HashMap::new(),
             inbound: HashMap::new(),
@@ -348,6 +355,16 @@ impl Driver {
         for i in 0..self.bootstrap.len() {
             self.maybe_dial(i, now);
         }
+        let (due, later): (Vec<_>, Vec<_>) = self
+            .hello_retry
+            .drain(..)
+            .partition(|(_, at, _)| *at <= now);
+        self.hello_retry = later;
+        for (p, _, attempt) in due {
+            if self.swarm.is_connected(&p) {
+                self.send_hello_attempt(p, attempt);
+            }
+        }
         if now.duration_since(self.last_hello) >= self.hello_interval {
             self.last_hello = now;
             let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
@@ -386,6 +403,10 @@ impl Driver {
     }
 
     fn send_hello(&mut self, peer: PeerId) {
+        self.send_hello_attempt(peer, 1);
+    }
+
+    fn send_hello_attempt(&mut self, peer: PeerId, attempt: u8) {
         let mut hints: Vec<Multiaddr> = self
             .shared
             .listen_addrs
@@ -403,7 +424,20 @@ impl Driver {
         let payload = hello::encode(&self.shared.peer_id, &hints);
         let frame = self.shared.sign(HELLO_TOPIC, Bytes::from(payload));
         let id = self.swarm.behaviour_mut().direct.send_request(&peer, frame);
-        self.outbound.insert(id, Outbound::Ack);
+        self.outbound.insert(id, Outbound::Hello(attempt));
+    }
+
+    /// Sends a hello to every connected peer but `except` (announcing a newly bound peer).
+    fn announce(&mut self, except: PeerId) {
+        let peers: Vec<PeerId> = self
+            .swarm
+            .connected_peers()
+            .copied()
+            .filter(|p| *p != except)
+            .collect();
+        for p in peers {
+            self.send_hello(p);
+        }
     }
 
     fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -573,17 +607,28 @@ impl Driver {
                 }
             },
             request_response::Event::OutboundFailure {
-                request_id, error, ..
+                request_id,
+                error,
+                peer,
+                ..
             } => {
-                if let Some(Outbound::Caller(to, reply)) = self.outbound.remove(&request_id) {
-                    let err = match error {
-                        request_response::OutboundFailure::Timeout => TransportError::Timeout,
-                        request_response::OutboundFailure::DialFailure => {
-                            TransportError::UnknownPeer(to)
-                        }
-                        _ => TransportError::Refused,
-                    };
-                    let _ = reply.send(Err(err));
+                match self.outbound.remove(&request_id) {
+                    Some(Outbound::Hello(attempt)) if attempt < HELLO_ATTEMPTS => {
+                        // Try again shortly while the peer stays connected.
+                        self.hello_retry
+                            .push((peer, Instant::now() + HELLO_RETRY, attempt + 1));
+                    }
+                    Some(Outbound::Caller(to, reply)) => {
+                        let err = match error {
+                            request_response::OutboundFailure::Timeout => TransportError::Timeout,
+                            request_response::OutboundFailure::DialFailure => {
+                                TransportError::UnknownPeer(to)
+                            }
+                            _ => TransportError::Refused,
+                        };
+                        let _ = reply.send(Err(err));
+                    }
+                    _ => {}
                 }
             }
             _ => {}
@@ -628,7 +673,8 @@ impl Driver {
             self.shared.stats.dropped(DropReason::Forged);
             return;
         }
-        self.shared
+        let previous = self
+            .shared
             .bound
             .lock()
             .expect("bound lock")
@@ -637,6 +683,22 @@ impl Driver {
             && old != msg.sender
         {
             self.shared.bound.lock().expect("bound lock").remove(&old);
+        }
+        // The sender's own listen addresses are hints naming itself.
+        let own: Vec<Multiaddr> = hints
+            .iter()
+            .filter(|(p, _)| *p == peer)
+            .map(|(_, a)| a.clone())
+            .collect();
+        if !own.is_empty() {
+            for a in &own {
+                self.swarm.add_peer_address(peer, a.clone());
+            }
+            self.peer_addrs.insert(peer, own);
+        }
+        if previous != Some(peer) {
+            // Tell the other peers about the new one, so they connect to it.
+            self.announce(peer);
         }
         for (p, addr) in hints {
             if p == self.shared.peer_id
