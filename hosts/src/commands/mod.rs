@@ -37,7 +37,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Work with job specs (native JSON/TOML, or the original CreateJobData JSON).
+    /// Work with job specs (native JSON/TOML, or the original CreateJobData JSON) and with the
+    /// jobs of a running network (create, list, pause, resume, delete).
     #[command(subcommand)]
     Job(job::JobCommand),
     /// Run the whole network on a local anvil in one process (see docs/devnet.md).
