@@ -60,7 +60,7 @@ pub(crate) struct CreateArgs {
         hide_env_values = true
     )]
     owner_key: Option<String>,
-    /// The chain's HTTP RPC (default: the one the data directory's devnet records).
+    /// The chain's HTTP RPC (needed unless the data directory's devnet checkpoint records one).
     #[arg(long, value_name = "URL")]
     rpc: Option<String>,
     /// Top the owner's prepaid TaskHub balance up to at least this much ether (0: no deposit).

@@ -36,19 +36,23 @@ pub(crate) enum JobCommand {
     Next(NextArgs),
     /// Say in plain words what a job watches, when it fires, and what it does.
     Explain(ExplainArgs),
-    /// Add a job to a running network: validate the spec, register the job on the chain's
-    /// JobRegistry (which assigns its id), fund its owner's prepaid TaskHub balance, and store
-    /// it as active. The running scheduler picks it up within its watch interval (1 s).
+    /// Add a job to a running network; prints its id.
     ///
-    /// Prints the new job's id. Exits 1 for an invalid spec (errors as `job validate` prints
+    /// Validates the spec, registers the job on the devnet's JobRegistry (which assigns its
+    /// id), tops up its owner's prepaid TaskHub balance, and stores it as active; the running
+    /// scheduler picks it up within its watch interval (1 s). See docs/devnet.md ("Your own
+    /// jobs").
+    ///
+    /// Exits 1 for an invalid spec (errors as `job validate` prints
     /// them) or a failed chain call, 2 for an unreadable file or a missing store.
     Create(create::CreateArgs),
     /// List the jobs in the store, as a table (or `--json`, one job per line).
     List(store::ListArgs),
     /// Pause an active job: the running scheduler stops firing it at once.
     Pause(store::IdArgs),
-    /// Resume a paused job: it fires again from its next occurrence (time jobs follow their
-    /// catch-up policy for what was due while paused).
+    /// Resume a paused job: it fires again from its next occurrence.
+    ///
+    /// A time job follows its catch-up policy for what was due while it was paused.
     Resume(store::IdArgs),
     /// Delete a job (kept in the store as `deleted`): it never fires again.
     Delete(store::IdArgs),
