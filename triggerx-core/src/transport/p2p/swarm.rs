@@ -53,6 +53,12 @@ impl Behaviour {
     pub(super) fn direct(&mut self) -> &mut request_response::Behaviour<codec::FrameCodec> {
         &mut self.direct
     }
+
+    /// Gossipsub.
+    #[cfg_attr(not(feature = "test-utils"), allow(dead_code))]
+    pub(super) fn gossipsub(&mut self) -> &mut gossipsub::Behaviour {
+        &mut self.gossipsub
+    }
 }
 
 /// Builds the TCP + noise + yamux swarm with gossipsub, the direct protocol and identify.
