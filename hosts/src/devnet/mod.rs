@@ -153,7 +153,12 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     let mut signals = Signals::new()?;
     let store: Arc<dyn Store> = Arc::new(open_store(&options)?);
     let state = State::load(store.as_ref())?;
-    let chain = Arc::new(chain(&options, state.as_ref(), store.as_ref()).await?);
+    // A signal while the chain is set up abandons it (an anvil already started is stopped
+    // gracefully when dropped).
+    let chain = tokio::select! {
+        chain = chain(&options, state.as_ref(), store.as_ref()) => Arc::new(chain?),
+        () = signals.recv() => bail!("interrupted while setting up the chain"),
+    };
     let result = run_on(
         &options,
         &chain,
@@ -210,13 +215,16 @@ async fn run_on(
         chain.state(demo_jobs).save(store.as_ref())?;
         tracing::info!(?jobs, "demo jobs created");
     }
-    let mut network = Network::start(
+    let start = Network::start(
         chain,
         store.clone(),
         options.execution_timeout,
         options.baseline_polling,
-    )
-    .await?;
+    );
+    let mut network = tokio::select! {
+        network = start => network?,
+        () = signals.recv() => bail!("interrupted while starting the network"),
+    };
     let log = DriveLog::load(store.clone())?;
     let mut drivers = Vec::new();
     let (stop_drive, drive_rx) = tokio::sync::watch::channel(false);
@@ -255,7 +263,9 @@ async fn run_on(
             () = until(deadline) => break false,
             () = until(kill_at) => {
                 kill_at = None;
-                fault_drill(chain, store.as_ref(), demo_jobs.as_ref(), &mut network)?;
+                if let Err(e) = fault_drill(chain, store.as_ref(), demo_jobs.as_ref(), &mut network) {
+                    tracing::error!(error = %e, "fault drill");
+                }
             }
             _ = ticker.tick() => tick(progress, &mut settlements).await,
         }
