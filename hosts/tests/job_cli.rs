@@ -302,6 +302,21 @@ async fn a_job_added_while_the_devnet_runs_executes_and_stops_when_paused() {
         "mine.json",
         &spec(counter, chain_id, owner, "3s"),
     );
+    // An owner the node does not sign for: a clear error, nothing stored.
+    let stranger = Address::repeat_byte(0x5a).to_string();
+    let (code, _, err) = run(&[
+        "job",
+        "create",
+        file.to_str().unwrap(),
+        "--data-dir",
+        &d,
+        "--rpc",
+        &rpc,
+        "--owner",
+        &stranger,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("does not sign for the owner"), "{err}");
     let (code, out, err) = run(&[
         "job",
         "create",
