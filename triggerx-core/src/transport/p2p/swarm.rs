@@ -30,8 +30,10 @@ use super::{
 };
 use crate::transport::{DropReason, Request, TransportError, envelope::SignedMessage};
 
-/// At most this many recent publications are kept for catch-up.
+/// At most this many recent publications, of at most this many bytes in all, are kept for
+/// catch-up.
 const RECENT_CAP: usize = 256;
+const RECENT_BYTES: usize = 16 << 20;
 /// At most this many inbound requests wait for their server's answer.
 const MAX_INBOUND_PENDING: usize = 4096;
 /// Dial hints are followed only while fewer peers than this are connected.
@@ -175,6 +177,7 @@ pub(super) struct Driver {
     last_hello: Instant,
     hello_retry: Vec<(PeerId, Instant, u8)>,
     recent: VecDeque<Recent>,
+    recent_bytes: usize,
     outbound: HashMap<OutboundRequestId, Outbound>,
     inbound: HashMap<u64, ResponseChannel<Vec<u8>>>,
     next_inbound: u64,
@@ -240,6 +243,7 @@ impl Driver {
             last_hello: now,
             hello_retry: Vec::new(),
             recent: VecDeque::new(),
+            recent_bytes: 0,
             outbound: HashMap::new(),
             inbound: HashMap::new(),
             next_inbound: 1,
@@ -338,15 +342,19 @@ impl Driver {
             .map(|(p, _)| *p)
             .collect();
         let _ = gs.publish(hash.clone(), frame.clone());
-        if self.recent.len() >= RECENT_CAP {
-            self.recent.pop_front();
-        }
+        self.recent_bytes += frame.len();
         self.recent.push_back(Recent {
             topic: hash,
             frame,
             at: Instant::now(),
             reached,
         });
+        while self.recent.len() > RECENT_CAP || self.recent_bytes > RECENT_BYTES {
+            let Some(r) = self.recent.pop_front() else {
+                break;
+            };
+            self.recent_bytes -= r.frame.len();
+        }
     }
 
     fn on_tick(&mut self) {
@@ -356,7 +364,9 @@ impl Driver {
             .front()
             .is_some_and(|r| now.duration_since(r.at) > self.catch_up)
         {
-            self.recent.pop_front();
+            if let Some(r) = self.recent.pop_front() {
+                self.recent_bytes -= r.frame.len();
+            }
         }
         for i in 0..self.bootstrap.len() {
             self.maybe_dial(i, now);
