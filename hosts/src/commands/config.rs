@@ -4,7 +4,11 @@ use std::{path::PathBuf, process::ExitCode};
 
 use clap::Subcommand;
 
-use crate::service::config::{Config, EXAMPLE};
+use crate::service::{
+    Role,
+    config::{Config, EXAMPLE},
+    run,
+};
 
 /// The service configuration: one TOML file for every service, plus `TRIGGERX__…` environment
 /// overrides (see docs/configuration.md).
@@ -17,6 +21,10 @@ pub(crate) enum ConfigCommand {
     Check {
         /// The configuration file.
         file: PathBuf,
+        /// Also check that it has what this service needs (its key loads, its contracts and
+        /// service addresses are set), without connecting to anything.
+        #[arg(long, value_enum)]
+        service: Option<Role>,
     },
 }
 
@@ -27,7 +35,13 @@ pub(crate) fn run(cmd: ConfigCommand) -> ExitCode {
             print!("{EXAMPLE}");
             ExitCode::SUCCESS
         }
-        ConfigCommand::Check { file } => match Config::load(Some(&file), std::env::vars()) {
+        ConfigCommand::Check { file, service } => match Config::load(Some(&file), std::env::vars())
+            .and_then(|c| {
+                if let Some(role) = service {
+                    run::check(role, &c)?;
+                }
+                Ok(c)
+            }) {
             Ok(config) => {
                 print!("{}", config.to_toml_redacted());
                 ExitCode::SUCCESS

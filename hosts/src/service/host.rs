@@ -220,7 +220,7 @@ impl Host {
 }
 
 /// `field` or an error saying which service needs it and how to set it.
-fn required(role: Role, field: &str, value: Option<Address>) -> anyhow::Result<Address> {
+pub(crate) fn required(role: Role, field: &str, value: Option<Address>) -> anyhow::Result<Address> {
     value.ok_or_else(|| {
         anyhow::anyhow!(
             "{field} is required by `triggerx {}`: set it in the configuration file or as {}",

@@ -7,7 +7,7 @@ pub(crate) mod config;
 mod host;
 mod logs;
 pub(crate) mod metrics;
-mod run;
+pub(crate) mod run;
 mod shutdown;
 
 use std::{path::Path, process::ExitCode};
@@ -18,7 +18,7 @@ use self::{config::Config, host::Host, metrics::Metrics};
 const EXIT_CONFIG: u8 = 2;
 
 /// One of the network's services.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Role {
     /// Performer, attester and check-in client under one key.
     Keeper,
@@ -55,6 +55,10 @@ pub(crate) fn main(role: Role, file: Option<&Path>) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if let Err(e) = run::check(role, &config) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     if let Err(e) = logs::init(&config.log) {
         eprintln!("error: {e:#}");
         return ExitCode::from(EXIT_CONFIG);

@@ -1,7 +1,9 @@
 //! Each service: parse its sections, wire ONE role with the same `crate::roles` functions the
 //! devnet uses, run until a signal, stop in order.
 
-use std::{sync::Arc, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
+
+use alloy::primitives::Address;
 
 use tokio::task::JoinHandle;
 use triggerx_core::transport::{Transport, p2p::P2pTransport};
@@ -14,7 +16,8 @@ use triggerx_scheduler::{
 
 use super::{
     Role,
-    host::{Host, Joined, load_key},
+    config::{Config, Secret},
+    host::{Host, Joined, load_key, required},
     metrics::stat_counters,
 };
 use crate::roles::{self, Stop, StopSender, Tasks, keeper, scheduler};
@@ -186,15 +189,6 @@ async fn scheduler(host: &Host) -> anyhow::Result<Running> {
     let c = &host.config;
     let s = &c.scheduler;
     let signer = load_key("scheduler", s.key.as_ref(), s.key_file.as_deref())?;
-    if let Some(expected) = c.network.scheduler
-        && expected != signer.address()
-    {
-        anyhow::bail!(
-            "scheduler.key belongs to {} but network.scheduler is {expected}: keepers would ignore \
-             its assignments",
-            signer.address()
-        );
-    }
     let mut settings =
         scheduler::Settings::new(host.chain_id, host.contract("task_hub", c.chain.task_hub)?);
     settings.execution_timeout = s.execution_timeout;
@@ -338,4 +332,128 @@ async fn health(host: &Host) -> anyhow::Result<Running> {
     tracing::info!(health = %signer.address(), alert_sinks = n, "health running");
     running.services.extend(tasks);
     Ok(running)
+}
+
+/// Checks, without touching the chain or the network, that `config` has what `role` needs:
+/// its key loads, its contracts and service addresses are set and consistent.
+pub(crate) fn check(role: Role, config: &Config) -> anyhow::Result<()> {
+    let c = &config.chain;
+    let n = &config.network;
+    let need = |field: &str, v: Option<Address>| required(role, field, v).map(drop);
+    if c.rpc_urls.is_empty() {
+        anyhow::bail!("chain.rpc_urls is empty: give at least one HTTP RPC endpoint");
+    }
+    // Every libp2p service needs the registry (its members); the registrar follows it.
+    need("chain.keeper_registry", c.keeper_registry)?;
+    let own =
+        |section: &str, key: Option<&Secret>, file: Option<&Path>, member: Option<Address>| {
+            let signer = load_key(section, key, file)?;
+            if let Some(m) = member
+                && m != signer.address()
+            {
+                anyhow::bail!(
+                    "{section}.key belongs to {} but network.{section} is {m}: the other services \
+                 would not recognise it",
+                    signer.address()
+                );
+            }
+            Ok(())
+        };
+    match role {
+        Role::Keeper => {
+            let k = &config.keeper;
+            load_key("keeper", k.key.as_ref(), k.key_file.as_deref())?;
+            need("chain.task_hub", c.task_hub)?;
+            need("network.scheduler", n.scheduler)?;
+        }
+        Role::Scheduler => {
+            let s = &config.scheduler;
+            own(
+                "scheduler",
+                s.key.as_ref(),
+                s.key_file.as_deref(),
+                n.scheduler,
+            )?;
+            need("chain.task_hub", c.task_hub)?;
+        }
+        Role::Aggregator => {
+            let a = &config.aggregator;
+            own(
+                "aggregator",
+                a.key.as_ref(),
+                a.key_file.as_deref(),
+                n.aggregator,
+            )?;
+            need("network.scheduler", n.scheduler)?;
+        }
+        Role::Registrar => need("chain.task_hub", c.task_hub)?,
+        Role::Health => {
+            let h = &config.health;
+            own("health", h.key.as_ref(), h.key_file.as_deref(), n.health)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HUB: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    const REGISTRY: &str = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
+    const KEY: &str = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+    fn config(env: &[(&str, &str)]) -> Config {
+        let mut vars = vec![
+            ("TRIGGERX__CHAIN__TASK_HUB".to_owned(), HUB.to_owned()),
+            (
+                "TRIGGERX__CHAIN__KEEPER_REGISTRY".to_owned(),
+                REGISTRY.to_owned(),
+            ),
+        ];
+        vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Config::from_parts(None, None, vars).unwrap()
+    }
+
+    fn err(role: Role, c: &Config) -> String {
+        format!("{:#}", check(role, c).unwrap_err())
+    }
+
+    #[test]
+    fn each_service_is_checked_for_what_it_needs() {
+        // The registrar needs only the contracts.
+        check(Role::Registrar, &config(&[])).unwrap();
+        let bare = Config::default();
+        assert!(err(Role::Registrar, &bare).contains("TRIGGERX__CHAIN__KEEPER_REGISTRY"));
+
+        // A keeper needs its key and the scheduler's address.
+        assert!(err(Role::Keeper, &config(&[])).contains("keeper.key_file"));
+        let c = config(&[("TRIGGERX__KEEPER__KEY", KEY)]);
+        assert!(err(Role::Keeper, &c).contains("network.scheduler"));
+        let scheduler = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+        let c = config(&[
+            ("TRIGGERX__KEEPER__KEY", KEY),
+            ("TRIGGERX__NETWORK__SCHEDULER", scheduler),
+        ]);
+        check(Role::Keeper, &c).unwrap();
+
+        // A service's key must be the address the others know it by.
+        let c = config(&[
+            ("TRIGGERX__SCHEDULER__KEY", KEY),
+            (
+                "TRIGGERX__NETWORK__SCHEDULER",
+                "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+            ),
+        ]);
+        assert!(err(Role::Scheduler, &c).contains("network.scheduler"));
+        let c = config(&[
+            ("TRIGGERX__SCHEDULER__KEY", KEY),
+            ("TRIGGERX__NETWORK__SCHEDULER", scheduler),
+        ]);
+        check(Role::Scheduler, &c).unwrap();
+        let c = config(&[("TRIGGERX__HEALTH__KEY", KEY)]);
+        check(Role::Health, &c).unwrap();
+        let c = config(&[("TRIGGERX__AGGREGATOR__KEY", KEY)]);
+        assert!(err(Role::Aggregator, &c).contains("network.scheduler"));
+    }
 }
