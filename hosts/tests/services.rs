@@ -759,3 +759,39 @@ fn config_commands_and_service_help_explain_themselves() {
         );
     }
 }
+
+#[test]
+fn a_signal_during_start_up_ends_the_service_cleanly() {
+    // The chain does not answer, so the registrar keeps retrying its first call.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("registrar.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[chain]\nrpc_urls = [\"http://127.0.0.1:{}\"]\ntask_hub = \"{}\"\nkeeper_registry = \"{}\"\n\
+             [store]\npath = \"{}\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n",
+            free_port(),
+            Address::repeat_byte(1),
+            Address::repeat_byte(2),
+            dir.path().join("s.sqlite").display()
+        ),
+    )
+    .unwrap();
+    let mut p = Proc::spawn(dir.path(), "registrar", "registrar", &file, &[]);
+    let until = Instant::now() + WAIT;
+    while !std::fs::read_to_string(&p.log)
+        .unwrap()
+        .contains("chain not reachable yet")
+    {
+        assert!(Instant::now() < until, "{}", p.tail());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    p.signal("TERM");
+    let status = p.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status}\n{}", p.tail());
+    assert!(
+        std::fs::read_to_string(&p.log)
+            .unwrap()
+            .contains("signal during start-up")
+    );
+}
