@@ -4,7 +4,8 @@
 //! their errors and exit codes, and the same spec errors as `job validate`.
 //!
 //! End to end: `triggerx devnet` runs (without `--demo`, on an anvil the test starts) while the
-//! test writes a spec for the deployed Counter, adds it with `job create`, waits until it has
+//! test writes a spec for the deployed Counter, adds it with `job create` (which finds the RPC and
+//! the contracts in the devnet's checkpoint), waits until it has
 //! executed and settled, and pauses it with `job pause`; the summary and the chain show the job
 //! executed and accepted on-chain, and nothing due after the pause fired.
 
@@ -317,15 +318,8 @@ async fn a_job_added_while_the_devnet_runs_executes_and_stops_when_paused() {
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("does not sign for the owner"), "{err}");
-    let (code, out, err) = run(&[
-        "job",
-        "create",
-        file.to_str().unwrap(),
-        "--data-dir",
-        &d,
-        "--rpc",
-        &rpc,
-    ]);
+    // The RPC comes from the devnet's checkpoint.
+    let (code, out, err) = run(&["job", "create", file.to_str().unwrap(), "--data-dir", &d]);
     assert_eq!(code, 0, "job create failed: {err}");
     assert!(err.contains("registered job"), "{err}");
     let id: JobId = out.trim().parse().unwrap();

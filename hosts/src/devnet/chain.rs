@@ -97,6 +97,10 @@ pub(crate) struct State {
     /// (false for `--rpc`, and in checkpoints written before the devnet kept its chain).
     #[serde(default)]
     pub(crate) own_anvil: bool,
+    /// The chain's HTTP RPC as of the run that wrote the checkpoint, so `triggerx job create`
+    /// can reach the running devnet (absent in checkpoints written before it was recorded).
+    #[serde(default)]
+    pub(crate) rpc: Option<String>,
 }
 
 impl State {
@@ -174,6 +178,7 @@ impl Chain {
             keepers: self.keepers.len(),
             demo,
             own_anvil: self.is_own_anvil(),
+            rpc: Some(self.endpoint.clone()),
         }
     }
 

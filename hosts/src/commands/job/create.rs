@@ -60,7 +60,7 @@ pub(crate) struct CreateArgs {
         hide_env_values = true
     )]
     owner_key: Option<String>,
-    /// The chain's HTTP RPC (needed unless the data directory's devnet checkpoint records one).
+    /// The chain's HTTP RPC (default: the one the data directory's devnet checkpoint records).
     #[arg(long, value_name = "URL")]
     rpc: Option<String>,
     /// Top the owner's prepaid TaskHub balance up to at least this much ether (0: no deposit).
@@ -187,8 +187,8 @@ async fn register(
     };
     let Some(rpc) = args.rpc.clone().or(state.rpc) else {
         bail!(
-            "the devnet checkpoint records no RPC: pass --rpc (the URL `triggerx devnet` logs as \
-             `rpc=` when the chain is ready)"
+            "the devnet checkpoint records no RPC (a devnet older than `job create` wrote it): \
+             pass --rpc (the URL `triggerx devnet` logs as `rpc=` when the chain is ready)"
         );
     };
     let url = rpc.parse().with_context(|| format!("RPC URL {rpc}"))?;
