@@ -4,8 +4,9 @@
 //!   and resumes, and from the summary and the chain itself (the kept chain's logs) every task of
 //!   both runs executed exactly once and was accepted, and the time jobs lost no instant beyond
 //!   what their policies allow; a stale or foreign kept chain is refused;
-//! - on an anvil the test keeps running (`--rpc`), killed with SIGKILL: nothing the store
-//!   recorded is executed twice, and every trigger occurrence still gets its task.
+//! - killed with SIGKILL, on an anvil the test keeps running (`--rpc`) and on its own anvil
+//!   (left running by the killed devnet, stopped and resumed by the next run): nothing is
+//!   executed twice, and every trigger occurrence still gets its task.
 
 mod devnet_common;
 
@@ -190,21 +191,36 @@ async fn killed_run_on_rpc_resumes_without_repeating() {
     })
     .await
     .expect("anvil");
-    let rpc = anvil.endpoint();
-    let provider = anvil.provider().unwrap();
+    killed_then_resumed(Some(&anvil)).await;
+}
+
+/// Without `--rpc`, the killed devnet leaves its anvil running; the next run stops it (so it
+/// writes the chain) and resumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_run_on_its_own_anvil_resumes_without_repeating() {
+    killed_then_resumed(None).await;
+}
+
+/// SIGKILL mid-run, then a resumed run on the same data directory: on `rpc` (an anvil the test
+/// keeps running), or on the devnet's own anvil.
+async fn killed_then_resumed(rpc: Option<&Anvil>) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let summary_path = dir.path().join("summary.json");
+    let endpoint = rpc.map(Anvil::endpoint);
+    let rpc_args: Vec<&str> = match &endpoint {
+        Some(url) => vec!["--rpc", url],
+        None => Vec::new(),
+    };
 
     // SIGKILL mid-run: no shutdown at all; what was in flight stays as the store had it.
-    let (killed_at, run) = run_until_accepted(&data, &["--rpc", &rpc], "KILL");
+    let (killed_at, run) = run_until_accepted(&data, &rpc_args, "KILL");
     let (ok, ..) = run.wait(WATCHDOG);
     assert!(!ok, "killed");
 
     let resumed_at = now_ms();
-    let (ok, out, err) = devnet(&[
-        "--rpc",
-        &rpc,
+    let mut args = rpc_args.clone();
+    args.extend([
         "--demo",
         "--data-dir",
         data.to_str().unwrap(),
@@ -215,7 +231,16 @@ async fn killed_run_on_rpc_resumes_without_repeating() {
         "--summary",
         summary_path.to_str().unwrap(),
     ]);
+    let (ok, out, err) = devnet(&args);
     assert!(ok, "resumed run failed\nstdout:\n{out}\nstderr:\n{err}");
+    if rpc.is_none() {
+        assert!(err.contains("a killed devnet left running"), "{err}");
+    }
+    let reloaded = match rpc {
+        Some(_) => None,
+        None => Some(reload_chain(&data.join("anvil-state.json")).await),
+    };
+    let provider = rpc.or(reloaded.as_ref()).unwrap().provider().unwrap();
     let b = read_summary(&summary_path);
     let tasks = b["tasks"].as_array().unwrap();
     let ctx = || serde_json::to_string_pretty(&b).unwrap();

@@ -219,7 +219,8 @@ impl Chain {
         keepers: usize,
         data_dir: &Path,
     ) -> anyhow::Result<Self> {
-        let [state_file, _] = anvil_files(data_dir);
+        let [state_file, pid_file] = anvil_files(data_dir);
+        stop_leftover(&pid_file, &state_file).await?;
         if state_file.exists() {
             bail!(
                 "{} holds a chain but the store does not know it (was the store deleted?); \
@@ -261,7 +262,8 @@ impl Chain {
         state: &State,
         store: &dyn Store,
     ) -> anyhow::Result<Self> {
-        let [state_file, _] = anvil_files(data_dir);
+        let [state_file, pid_file] = anvil_files(data_dir);
+        stop_leftover(&pid_file, &state_file).await?;
         if !state_file.is_file() {
             bail!(
                 "{} belongs to chain id {} with genesis {} (TaskHub {}), but its chain's state \
@@ -391,10 +393,10 @@ pub(crate) fn mismatch_own_anvil(state: &State, data_dir: &str) -> String {
 }
 
 /// Starts the devnet's own anvil on the chain kept in `data_dir` (a new chain if there is none
-/// yet), after stopping an anvil that a killed devnet left running on it.
+/// yet); an anvil a killed devnet left running on it must have been stopped first
+/// ([`stop_leftover`]).
 async fn start_anvil(block_time: Duration, data_dir: &Path) -> anyhow::Result<Anvil> {
     let [state_file, pid_file] = anvil_files(data_dir);
-    stop_leftover(&pid_file, &state_file).await?;
     let anvil = Anvil::start(AnvilOptions {
         block_time: Some(block_time),
         // Written on a graceful stop only: a copy written while the devnet runs would be older

@@ -861,3 +861,85 @@ impl Devnet {
         k
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::{eips::BlockNumberOrTag, rpc::types::Filter, sol_types::SolEvent};
+
+    use super::*;
+
+    /// A chain kept in a state file comes back after a graceful stop: blocks (genesis included),
+    /// logs over the old blocks, code, balances and nonces; new blocks continue after the old.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn state_file_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let options = AnvilOptions {
+            state: Some(state.clone()),
+            ..AnvilOptions::default()
+        };
+        let anvil = Anvil::start(options.clone()).await.unwrap();
+        let devnet = Devnet::deploy(&anvil, DevnetOptions::default())
+            .await
+            .unwrap();
+        let p = anvil.provider().unwrap();
+        let genesis = p
+            .get_block_by_number(BlockNumberOrTag::Number(0))
+            .await
+            .unwrap()
+            .unwrap()
+            .header
+            .hash;
+        let head = p.get_block_number().await.unwrap();
+        let logs = |p: DynProvider| async move {
+            let filter = Filter::new()
+                .address(devnet.addresses.keeper_registry)
+                .event_signature(KeeperRegistry::KeeperAdded::SIGNATURE_HASH)
+                .from_block(0)
+                .to_block(head);
+            p.get_logs(&filter).await.unwrap()
+        };
+        let before = logs(p.clone()).await;
+        assert_eq!(before.len(), 3);
+        let deployer = devnet.deployer.address();
+        let (nonce, balance) = (
+            p.get_transaction_count(deployer).await.unwrap(),
+            p.get_balance(deployer).await.unwrap(),
+        );
+        anvil.stop(Duration::from_secs(30)).await.unwrap();
+        assert!(state.is_file());
+
+        let anvil = Anvil::start(options).await.unwrap();
+        let p = anvil.provider().unwrap();
+        let block0 = p
+            .get_block_by_number(BlockNumberOrTag::Number(0))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(block0.header.hash, genesis);
+        assert!(p.get_block_number().await.unwrap() >= head);
+        assert_eq!(logs(p.clone()).await, before);
+        assert!(
+            !p.get_code_at(devnet.addresses.task_hub)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(p.get_transaction_count(deployer).await.unwrap(), nonce);
+        assert_eq!(p.get_balance(deployer).await.unwrap(), balance);
+        // Automine: a transaction makes the next block.
+        let counter = Counter::new(
+            devnet.addresses.counter,
+            anvil.provider_with(&devnet.deployer).unwrap(),
+        );
+        let receipt = counter
+            .increment()
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert!(receipt.block_number.unwrap() > head);
+    }
+}
