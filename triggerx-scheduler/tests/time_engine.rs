@@ -248,6 +248,66 @@ fn pause_and_resume_take_effect_at_once() {
 }
 
 #[test]
+fn a_resumed_job_from_the_watcher_skips_what_was_due_while_paused() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let j = job(1, every(60), CatchUp::FireOnce, Overlap::Allow);
+    store.insert_job(&j).unwrap();
+    let mut e = engine(&store);
+    assert_eq!(e.tick(ts("2026-12-03T10:01:00Z")).unwrap().len(), 1);
+    let paused = store
+        .set_job_status(
+            j.id,
+            JobStatus::Active,
+            JobStatus::Paused,
+            ts("2026-12-03T10:01:10Z"),
+        )
+        .unwrap();
+    e.apply_change(&paused, ts("2026-12-03T10:01:11Z")).unwrap();
+    assert!(!e.contains(j.id));
+    let resumed = store
+        .set_job_status(
+            j.id,
+            JobStatus::Paused,
+            JobStatus::Active,
+            ts("2026-12-03T10:05:30Z"),
+        )
+        .unwrap();
+    // Delivered a little after the resume: 10:02 … 10:05 were due while paused and stay
+    // unfired, even under `fire_once`.
+    e.apply_change(&resumed, ts("2026-12-03T10:05:31Z"))
+        .unwrap();
+    assert!(e.contains(j.id));
+    assert!(e.tick(ts("2026-12-03T10:05:31Z")).unwrap().is_empty());
+    assert_eq!(
+        dues(&e.tick(ts("2026-12-03T10:06:00Z")).unwrap()),
+        vec![ts("2026-12-03T10:06:00Z")]
+    );
+    // An edit of a held job keeps its cursor: the next instant still fires once.
+    let mut edited = resumed.clone();
+    edited.title = "renamed".into();
+    edited.updated_at = ts("2026-12-03T10:06:30Z");
+    e.apply_change(&edited, ts("2026-12-03T10:07:30Z")).unwrap();
+    assert_eq!(
+        dues(&e.tick(ts("2026-12-03T10:07:30Z")).unwrap()),
+        vec![ts("2026-12-03T10:07:00Z")]
+    );
+}
+
+#[test]
+fn a_new_job_from_the_watcher_is_a_plain_upsert() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let mut e = engine(&store);
+    let j = job(2, every(60), CatchUp::FireOnce, Overlap::Allow);
+    store.insert_job(&j).unwrap();
+    // Delivered late, after its first instant: the first instant still fires.
+    e.apply_change(&j, ts("2026-12-03T10:01:30Z")).unwrap();
+    assert_eq!(
+        dues(&e.tick(ts("2026-12-03T10:01:30Z")).unwrap()),
+        vec![ts("2026-12-03T10:01:00Z")]
+    );
+}
+
+#[test]
 fn cron_job_in_a_time_zone() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let cron = Schedule::Cron {

@@ -219,6 +219,27 @@ impl TimeEngine {
         Ok(())
     }
 
+    /// Applies a changed job from a running network (the job watcher's upserts): a job the
+    /// engine does not hold that became active after it was created (resumed, or turned into a
+    /// time job) is [resumed](Self::resume_job) from the moment it changed (`updated_at`, at the
+    /// latest `now`), so nothing due while it was paused fires; a new job or an edit of a held
+    /// job is an [upsert](Self::upsert_job).
+    pub fn apply_change(&mut self, job: &Job, now: Timestamp) -> Result<()> {
+        let activated = job.status == JobStatus::Active
+            && job.updated_at > job.created_at
+            && !self.jobs.contains_key(&job.id);
+        if activated {
+            self.resume_job(job, job.updated_at.min(now))
+        } else {
+            self.upsert_job(job)
+        }
+    }
+
+    /// Whether the engine watches job `id`.
+    pub fn contains(&self, id: JobId) -> bool {
+        self.jobs.contains_key(&id)
+    }
+
     /// Stops watching a job (paused, deleted). Takes effect at once.
     pub fn remove_job(&mut self, id: JobId) {
         self.jobs.remove(&id);

@@ -13,7 +13,8 @@ use crate::{Result, dispatch::Dispatcher};
 /// A change to the set of time jobs.
 #[derive(Debug, Clone)]
 pub enum Command {
-    /// Start or update watching a job (an inactive job is removed).
+    /// Start or update watching a job (an inactive job is removed; a resumed one does not catch
+    /// up what was due while it was paused, see [`TimeEngine::apply_change`]).
     Upsert(Box<Job>),
     /// Stop watching a job.
     Remove(JobId),
@@ -101,7 +102,7 @@ impl TimeService {
                 () = &mut shutdown => return Ok(self.engine),
                 () = tokio::time::sleep(sleep) => {}
                 cmd = self.commands.recv() => match cmd {
-                    Some(Command::Upsert(job)) => self.engine.upsert_job(&job)?,
+                    Some(Command::Upsert(job)) => self.engine.apply_change(&job, self.clock.now())?,
                     Some(Command::Remove(id)) => self.engine.remove_job(id),
                     None if self.engine.is_empty() => return Ok(self.engine),
                     None => tokio::time::sleep(sleep).await,
