@@ -219,6 +219,18 @@ macro_rules! impl_store {
                 ))
                 .map(drop)
             }
+
+            fn update_keeper_liveness(
+                &self,
+                address: alloy_primitives::Address,
+                liveness: &$crate::types::Liveness,
+            ) -> $crate::Result<()> {
+                use $crate::store::backend::Backend as _;
+                self.commit_batch(&$crate::store::batch::one(
+                    $crate::store::WriteOp::UpdateKeeperLiveness(address, liveness.clone()),
+                ))
+                .map(drop)
+            }
         }
 
         impl $crate::store::UserStore for $ty {

@@ -11,7 +11,7 @@ use alloy_primitives::{Address, B256};
 use super::{Created, TaskUpdate};
 use crate::{
     Error, JobId, Result, TaskId, Timestamp, ValidationErrors,
-    types::{ApiKey, Job, JobStatus, Keeper, Task, TaskStatus, User},
+    types::{ApiKey, Job, JobStatus, Keeper, Liveness, Task, TaskStatus, User},
 };
 
 /// One write of a [`WriteBatch`].
@@ -51,6 +51,12 @@ pub enum WriteOp {
     },
     /// Insert or replace a keeper.
     UpsertKeeper(Keeper),
+    /// Insert a keeper, or update the registrar-owned part of an existing one (everything but
+    /// its [`Liveness`], which is kept as stored; a keeper written as not registered is also
+    /// marked offline).
+    PutKeeperRegistration(Keeper),
+    /// Update the health-owned part of an existing keeper (not found otherwise).
+    UpdateKeeperLiveness(Address, Liveness),
     /// Mark a keeper deregistered.
     DeregisterKeeper(Address),
     /// Insert or replace a user.
@@ -157,6 +163,16 @@ impl WriteBatch {
     /// Appends [`WriteOp::UpsertKeeper`].
     pub fn upsert_keeper(&mut self, keeper: Keeper) -> &mut Self {
         self.push(WriteOp::UpsertKeeper(keeper))
+    }
+
+    /// Appends [`WriteOp::PutKeeperRegistration`].
+    pub fn put_keeper_registration(&mut self, keeper: Keeper) -> &mut Self {
+        self.push(WriteOp::PutKeeperRegistration(keeper))
+    }
+
+    /// Appends [`WriteOp::UpdateKeeperLiveness`].
+    pub fn update_keeper_liveness(&mut self, address: Address, liveness: Liveness) -> &mut Self {
+        self.push(WriteOp::UpdateKeeperLiveness(address, liveness))
     }
 
     /// Appends [`WriteOp::UpsertUser`].
@@ -384,6 +400,26 @@ fn apply_one(tx: &mut dyn Txn, op: &WriteOp) -> Result<OpOutcome> {
         WriteOp::UpsertKeeper(keeper) => {
             let old = tx.keeper(keeper.address)?;
             tx.put_keeper(keeper, old.as_ref())?;
+            Ok(OpOutcome::Done)
+        }
+        WriteOp::PutKeeperRegistration(keeper) => {
+            let old = tx.keeper(keeper.address)?;
+            let mut keeper = keeper.clone();
+            if let Some(old) = &old {
+                keeper.set_liveness(old.liveness());
+            }
+            // A keeper that is not registered is never online.
+            keeper.online &= keeper.registered;
+            tx.put_keeper(&keeper, old.as_ref())?;
+            Ok(OpOutcome::Done)
+        }
+        WriteOp::UpdateKeeperLiveness(address, liveness) => {
+            let old = tx
+                .keeper(*address)?
+                .ok_or_else(|| Error::not_found("keeper", address))?;
+            let mut keeper = old.clone();
+            keeper.set_liveness(liveness.clone());
+            tx.put_keeper(&keeper, Some(&old))?;
             Ok(OpOutcome::Done)
         }
         WriteOp::DeregisterKeeper(address) => {

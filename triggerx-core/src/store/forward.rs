@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     JobId, Result, TaskId, Timestamp,
-    types::{ApiKey, Job, JobStatus, Keeper, Task, TaskStatus, User},
+    types::{ApiKey, Job, JobStatus, Keeper, Liveness, Task, TaskStatus, User},
 };
 
 macro_rules! forward {
@@ -87,6 +87,9 @@ macro_rules! forward {
             }
             fn deregister_keeper(&self, address: Address) -> Result<()> {
                 (**self).deregister_keeper(address)
+            }
+            fn update_keeper_liveness(&self, address: Address, liveness: &Liveness) -> Result<()> {
+                (**self).update_keeper_liveness(address, liveness)
             }
         }
 

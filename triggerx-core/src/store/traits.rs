@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     JobId, Result, TaskId, Timestamp,
-    types::{ApiKey, Job, JobStatus, Keeper, Task, TaskStatus, User},
+    types::{ApiKey, Job, JobStatus, Keeper, Liveness, Task, TaskStatus, User},
 };
 
 /// Jobs: insert, read, change by compare-and-set, list.
@@ -118,6 +118,11 @@ pub trait KeeperStore: Send + Sync {
     /// Marks a keeper as deregistered (`registered = false`, `online = false`), keeping its
     /// record; [`Error::NotFound`](crate::Error::NotFound) if unknown.
     fn deregister_keeper(&self, address: Address) -> Result<()>;
+
+    /// Replaces only the health-owned part of a keeper's record ([`Liveness`]), in one atomic
+    /// read-modify-write, so a registrar writing the same keeper at the same time loses nothing;
+    /// [`Error::NotFound`](crate::Error::NotFound) if unknown.
+    fn update_keeper_liveness(&self, address: Address, liveness: &Liveness) -> Result<()>;
 }
 
 /// Users and their API keys.

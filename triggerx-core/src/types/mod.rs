@@ -13,7 +13,7 @@ mod user;
 pub use action::{Action, Arguments, ScriptRef};
 pub use decimal::{Decimal, ParseDecimalError};
 pub use job::{Job, JobStatus};
-pub use keeper::Keeper;
+pub use keeper::{Keeper, Liveness};
 pub use report::{Attestation, ExecutionReport, Verdict};
 pub use task::{Evidence, Task, TaskStatus};
 pub use trigger::{

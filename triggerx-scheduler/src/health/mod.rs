@@ -160,7 +160,8 @@ impl Health {
         if checkin.peer_id.is_some() {
             keeper.peer_id = checkin.peer_id;
         }
-        self.store.upsert_keeper(&keeper)?;
+        self.store
+            .update_keeper_liveness(keeper.address, &keeper.liveness())?;
         self.stats.checkins += 1;
         if was_offline && let Some(outage) = self.outages.get_mut(&keeper.address) {
             // Only keepers whose offline notice went out get a recovery notice.
@@ -185,7 +186,8 @@ impl Health {
             let silent = now.as_millis() - last.as_millis() > ms(self.config.silence);
             if keeper.online && silent {
                 keeper.online = false;
-                self.store.upsert_keeper(&keeper)?;
+                self.store
+                    .update_keeper_liveness(keeper.address, &keeper.liveness())?;
                 self.stats.went_offline += 1;
             }
             if !keeper.online {

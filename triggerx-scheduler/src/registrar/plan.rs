@@ -52,8 +52,9 @@ pub(crate) fn plan(store: &dyn Store, chain_id: u64, changes: &[Change]) -> Resu
         stats,
         ..
     } = p;
+    // Only the registrar's part of each record: health's check-ins since it was read stay.
     for keeper in keepers.into_values() {
-        batch.upsert_keeper(keeper);
+        batch.put_keeper_registration(keeper);
     }
     for user in users.into_values() {
         batch.upsert_user(user);

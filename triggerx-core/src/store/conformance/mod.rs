@@ -43,7 +43,7 @@ pub use durability::{
 };
 pub use feed::job_change_feed;
 pub use jobs::{job_crud, job_listing, job_set, job_status_cas};
-pub use records::{checkpoints, keepers, users_and_api_keys};
+pub use records::{checkpoints, keeper_field_owners, keepers, users_and_api_keys};
 pub use tasks::{batch_atomicity, task_idempotent_creation, task_transitions};
 
 use super::Store;
@@ -72,6 +72,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("batch_atomicity", batch_atomicity),
     ("checkpoints", checkpoints),
     ("keepers", keepers),
+    ("keeper_field_owners", keeper_field_owners),
     ("users_and_api_keys", users_and_api_keys),
     ("concurrent_writers", concurrent_writers),
 ];
@@ -121,6 +122,7 @@ macro_rules! store_conformance_tests {
     ($open:expr) => {
         $crate::store_conformance_tests!(@cases $open;
             job_crud job_listing job_status_cas job_change_feed task_idempotent_creation task_transitions
-            batch_atomicity checkpoints keepers users_and_api_keys concurrent_writers);
+            batch_atomicity checkpoints keepers keeper_field_owners users_and_api_keys
+            concurrent_writers);
     };
 }

@@ -3,7 +3,11 @@
 use alloy_primitives::B256;
 
 use super::{Opener, fixtures::*, fresh};
-use crate::{Error, Timestamp, store::KeeperFilter};
+use crate::{
+    Error, Timestamp,
+    store::{KeeperFilter, WriteBatch},
+    types::Liveness,
+};
 
 /// Checkpoints: absent, stored, overwritten, arbitrary bytes, independent keys.
 pub fn checkpoints(open: &Opener<'_>) {
@@ -86,6 +90,74 @@ pub fn keepers(open: &Opener<'_>) {
     assert!(
         all.windows(2).all(|w| w[0].address < w[1].address),
         "ordered by address"
+    );
+}
+
+/// The registrar's and health's writes of one keeper never overwrite each other's part, even
+/// from records read before the other's write.
+pub fn keeper_field_owners(open: &Opener<'_>) {
+    let (_dir, store) = fresh(open);
+    let k = keeper(1);
+    // A new keeper is inserted whole.
+    let mut b = WriteBatch::new();
+    b.put_keeper_registration(k.clone());
+    store.commit(&b).unwrap();
+    assert_eq!(store.get_keeper(k.address).unwrap(), Some(k.clone()));
+
+    // Health records a check-in; the registrar then writes points from its older copy.
+    let seen = Liveness {
+        online: true,
+        last_checkin: Some(T0.add_millis(9)),
+        peer_id: Some("peer-1".into()),
+        version: Some("1.2.3".into()),
+        uptime_secs: 60,
+    };
+    store.update_keeper_liveness(k.address, &seen).unwrap();
+    let mut stale = k.clone();
+    stale.points = "7.25".parse().unwrap();
+    stale.executed_tasks = 3;
+    let mut b = WriteBatch::new();
+    b.put_keeper_registration(stale.clone());
+    store.commit(&b).unwrap();
+    let stored = store.get_keeper(k.address).unwrap().unwrap();
+    assert_eq!(stored.liveness(), seen, "the registrar kept health's part");
+    assert_eq!(
+        (stored.points.clone(), stored.executed_tasks),
+        (stale.points.clone(), 3)
+    );
+
+    // Health goes on from its own older copy: the registrar's part stays.
+    let offline = Liveness {
+        online: false,
+        ..seen.clone()
+    };
+    store.update_keeper_liveness(k.address, &offline).unwrap();
+    let stored = store.get_keeper(k.address).unwrap().unwrap();
+    assert_eq!(stored.liveness(), offline);
+    assert_eq!(
+        (stored.points, stored.executed_tasks),
+        (stale.points.clone(), 3)
+    );
+    assert_eq!(
+        store.list_keepers(&KeeperFilter::SELECTABLE).unwrap(),
+        vec![],
+        "the online index follows the liveness write"
+    );
+
+    // Deregistration through the registrar's part also takes the keeper offline.
+    store.update_keeper_liveness(k.address, &seen).unwrap();
+    let mut removed = stale;
+    removed.registered = false;
+    let mut b = WriteBatch::new();
+    b.put_keeper_registration(removed);
+    store.commit(&b).unwrap();
+    let stored = store.get_keeper(k.address).unwrap().unwrap();
+    assert!(!stored.registered && !stored.online, "{stored:?}");
+    assert_eq!(stored.last_checkin, seen.last_checkin);
+
+    assert_err!(
+        store.update_keeper_liveness(address(0xdead), &Liveness::default()),
+        Error::NotFound { .. }
     );
 }
 
