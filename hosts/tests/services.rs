@@ -3,11 +3,11 @@
 //! five `triggerx keeper` processes talking libp2p over 127.0.0.1, configured by TOML files
 //! and `TRIGGERX__` environment overrides, all sharing one SQLite store.
 //!
-//! A time job with fixed instants fires through the run. The test checks that tasks execute
-//! and settle on-chain, that the keeper's and the aggregator's `/metrics` counters move, then
+//! A time job with fixed instants fires through the run. Once a task has settled, the test
 //! SIGKILLs the keeper the next occurrences select and checks that its tasks are taken over by
 //! backups: every instant has exactly one task, every task is accepted, and the hub shows one
-//! `TaskExecuted` per task id. Finally every process gets SIGTERM and must exit 0.
+//! `TaskExecuted` per task id. The keepers' and the aggregator's `/metrics` counters must have
+//! moved. Finally every process gets SIGTERM and must exit 0.
 //!
 //! Five keepers, not four: with equal voting power the quorum base excludes the performer, so
 //! with one of four keepers dead only two of three attesters remain, which is not more than
@@ -311,7 +311,7 @@ poll_interval = "500ms"
 confirmations = 1
 
 [health]
-silence = "15s"
+silence = "20s"
 {extra}"#,
             chain_id = devnet.chain_id,
             rpc = devnet.endpoint,
@@ -486,58 +486,14 @@ silence = "15s"
     ];
 
     // Tasks execute and settle.
-    until("three tasks accepted", &services, || {
+    until("a task accepted", &services, || {
         let n = job_tasks(&store, job_id)
             .iter()
             .filter(|t| t.status == TaskStatus::Accepted)
             .count();
-        (n >= 3).then_some(())
+        (n >= 1).then_some(())
     })
     .await;
-
-    // Counters moved: a keeper's performer/attester and transport, the aggregator's verdicts.
-    let mut executed = 0.0;
-    let mut published = 0.0;
-    for k in &keepers {
-        let body = scrape(k.metrics);
-        executed += metric(&body, "triggerx_performer_executed_total").unwrap();
-        published += metric(&body, "triggerx_attester_published_total").unwrap();
-        assert!(
-            metric(&body, "triggerx_transport_received_total").unwrap() > 0.0,
-            "{body}"
-        );
-        assert!(
-            metric(&body, "triggerx_transport_connected_peers").unwrap() > 0.0,
-            "{body}"
-        );
-    }
-    assert!(executed >= 3.0, "performers executed {executed}");
-    assert!(published >= 3.0, "attesters published {published}");
-    let body = scrape(aggregator.metrics);
-    assert!(
-        metric(&body, "triggerx_aggregator_verdicts_submitted_total").unwrap() >= 1.0,
-        "{body}"
-    );
-    assert!(
-        metric(&body, "triggerx_aggregator_counted_total").unwrap() >= 3.0,
-        "{body}"
-    );
-    assert!(
-        metric(&body, "triggerx_store_tasks{status=\"accepted\"}").unwrap() >= 1.0,
-        "{body}"
-    );
-    assert_eq!(
-        metric(
-            &body,
-            "triggerx_service_info{service=\"aggregator\",version=\"0.1.0\"}"
-        ),
-        Some(1.0),
-        "{body}"
-    );
-    assert_eq!(
-        http_get(health.metrics, "/healthz").unwrap(),
-        (200, "ok\n".into())
-    );
 
     // Kill the keeper the next occurrences select (first attempt, every keeper online), one
     // that performs nothing right now.
@@ -640,6 +596,53 @@ silence = "15s"
         .await
         .unwrap();
     assert_eq!(count, U256::from(INSTANTS));
+
+    // Counters moved: a keeper's performer/attester and transport, the aggregator's verdicts.
+    let mut executed = 0.0;
+    let mut published = 0.0;
+    for (i, k) in keepers.iter().enumerate() {
+        if i == index {
+            continue; // killed
+        }
+        let body = scrape(k.metrics);
+        executed += metric(&body, "triggerx_performer_executed_total").unwrap();
+        published += metric(&body, "triggerx_attester_published_total").unwrap();
+        assert!(
+            metric(&body, "triggerx_transport_received_total").unwrap() > 0.0,
+            "{body}"
+        );
+        assert!(
+            metric(&body, "triggerx_transport_connected_peers").unwrap() > 0.0,
+            "{body}"
+        );
+    }
+    assert!(executed >= 3.0, "performers executed {executed}");
+    assert!(published >= 3.0, "attesters published {published}");
+    let body = scrape(aggregator.metrics);
+    assert!(
+        metric(&body, "triggerx_aggregator_verdicts_submitted_total").unwrap() >= 1.0,
+        "{body}"
+    );
+    assert!(
+        metric(&body, "triggerx_aggregator_counted_total").unwrap() >= 3.0,
+        "{body}"
+    );
+    assert!(
+        metric(&body, "triggerx_store_tasks{status=\"accepted\"}").unwrap() >= 1.0,
+        "{body}"
+    );
+    assert_eq!(
+        metric(
+            &body,
+            "triggerx_service_info{service=\"aggregator\",version=\"0.1.0\"}"
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        http_get(health.metrics, "/healthz").unwrap(),
+        (200, "ok\n".into())
+    );
 
     // SIGTERM: every service stops gracefully and exits 0.
     let mut all: Vec<Proc> = vec![scheduler_proc];
