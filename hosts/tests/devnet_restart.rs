@@ -101,7 +101,9 @@ async fn interrupted_run_resumes_on_its_kept_chain() {
     let stale = dir.path().join("stale.json");
     std::fs::copy(&state_file, &stale).unwrap();
 
-    // The same command again resumes the chain and the jobs.
+    // Down long enough to miss interval instants (5 s apart): catch-up `fire_once` then fires
+    // only the latest. The same command again resumes the chain and the jobs.
+    std::thread::sleep(Duration::from_secs(12));
     let resumed_at = now_ms();
     let (ok, out, err) = devnet(&[
         "--demo",
@@ -137,6 +139,9 @@ async fn interrupted_run_resumes_on_its_kept_chain() {
         let (overlapped, down) =
             check_time_instants(&b, title, period, Some((stopped_at, resumed_at)));
         eprintln!("{title}: {overlapped} instants skipped (overlap), {down} while down");
+        if period == 5_000 {
+            assert!(down >= 1, "{title}: no instant was missed while down");
+        }
     }
 
     // The chain itself, served from the kept state file: every task executed exactly once and

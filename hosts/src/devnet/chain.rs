@@ -148,6 +148,8 @@ pub(crate) struct Chain {
     /// The anvil we started, if any: stopped gracefully by [`Chain::stop`] (or on drop), so it
     /// writes its state file.
     anvil: Mutex<Option<Anvil>>,
+    /// Whether the chain is an anvil the devnet started (and keeps in the data directory).
+    own_anvil: bool,
     pub(crate) chain_id: u64,
     pub(crate) genesis_hash: B256,
     pub(crate) endpoint: String,
@@ -177,14 +179,9 @@ impl Chain {
             contracts: self.contracts,
             keepers: self.keepers.len(),
             demo,
-            own_anvil: self.is_own_anvil(),
+            own_anvil: self.own_anvil,
             rpc: Some(self.endpoint.clone()),
         }
-    }
-
-    /// Whether this is an anvil the devnet started.
-    pub(crate) fn is_own_anvil(&self) -> bool {
-        self.anvil.lock().map(|a| a.is_some()).unwrap_or(false)
     }
 
     /// Records the chain's current head as the last block seen (see [`Seen`]).
@@ -251,6 +248,7 @@ impl Chain {
             client,
             provider,
             anvil: Mutex::new(Some(anvil)),
+            own_anvil: true,
         })
     }
 
@@ -282,6 +280,7 @@ impl Chain {
             .await
             .with_context(|| format!("resuming the chain kept in {}", state_file.display()))?;
         chain.anvil = Mutex::new(Some(anvil));
+        chain.own_anvil = true;
         Ok(chain)
     }
 
@@ -325,6 +324,7 @@ impl Chain {
         let deployer = dev.remove(0);
         Ok(Self {
             anvil: Mutex::new(None),
+            own_anvil: false,
             chain_id,
             genesis_hash,
             endpoint: rpc.to_owned(),
@@ -358,6 +358,7 @@ impl Chain {
             })?;
         Ok(Self {
             anvil: Mutex::new(None),
+            own_anvil: false,
             chain_id,
             genesis_hash,
             endpoint: rpc.to_owned(),
@@ -375,10 +376,15 @@ impl Chain {
 pub(crate) fn mismatch(state: &State, chain_id: u64, genesis: B256) -> String {
     format!(
         "the data directory belongs to another chain (chain id {}, genesis {}), this one is \
-         chain id {chain_id}, genesis {genesis}. A data directory is tied to its chain: without \
-         --rpc every run starts a new anvil. Resume with --rpc <URL of that chain>, or pass \
-         --reset (or another --data-dir) to start over.",
-        state.chain_id, state.genesis_hash
+         chain id {chain_id}, genesis {genesis}. A data directory is tied to its chain: {}, or \
+         pass --reset (or another --data-dir) to start over.",
+        state.chain_id,
+        state.genesis_hash,
+        if state.own_anvil {
+            "the devnet keeps it in the data directory's anvil-state.json (was it replaced?)"
+        } else {
+            "resume with --rpc <URL of that chain>"
+        }
     )
 }
 
