@@ -20,6 +20,7 @@ use triggerx_core::{
     ids::Occurrence,
     protocol::{self, Assignment, topics},
     selection::{Candidate, select_performer},
+    spec::spec_hash,
     store::{JobStore, KeeperFilter, KeeperStore, MemoryStore, Store, TaskFilter},
     transport::{
         Members, Transport,
@@ -114,7 +115,8 @@ async fn start() -> Net {
             a.task_hub,
             a.keeper_registry,
             scheduler_key.address(),
-        );
+        )
+        .with_require_spec_hash(true);
         let attester = AttesterService::new(
             Attester::new(client.clone(), config),
             node.clone(),
@@ -218,20 +220,27 @@ impl Net {
         select_performer(task, attempt, &candidates, excluded).expect("a candidate")
     }
 
-    /// Registers the job on-chain for `target` (the hub requires it) and funds its owner.
-    async fn on_chain_job(&self, target: Address) -> (JobId, Address) {
+    /// The owner of the test jobs.
+    fn owner(&self) -> Address {
+        self.devnet.users[1].address()
+    }
+
+    /// Registers `job` on-chain with its spec hash (the hub requires the registration, the
+    /// attesters the hash), funds its owner, and returns it with the registry's id.
+    async fn register(&self, mut job: Job) -> Job {
         let owner = self.devnet.users[1].clone();
+        assert_eq!(job.owner, owner.address());
         let expires = Timestamp::now().as_secs() as u64 + 3600;
-        let id = self
+        job.id = self
             .devnet
-            .create_job(&owner, target, expires)
+            .create_job_with_spec(&owner, job.action.target, expires, spec_hash(&job))
             .await
             .expect("createJob");
         self.devnet
             .deposit(owner.address(), U256::from(10u64).pow(U256::from(18u64)))
             .await
             .expect("deposit");
-        (id, owner.address())
+        job
     }
 
     async fn wait_settled(&self, job: JobId) -> Task {
@@ -303,6 +312,9 @@ fn counter_action(counter: Address) -> Action {
     }
 }
 
+/// The id of a job not registered yet (the registry assigns one).
+const UNREGISTERED: JobId = JobId(U256::ZERO);
+
 fn job(id: JobId, owner: Address, trigger: Trigger, action: Action) -> Job {
     let now = Timestamp::now();
     Job {
@@ -331,7 +343,7 @@ async fn counter_value(net: &Net) -> U256 {
 async fn time_job_executes_once_and_is_accepted_on_chain() {
     let mut net = start().await;
     net.run_performers(&[]);
-    let (id, owner) = net.on_chain_job(net.devnet.addresses.counter).await;
+    let owner = net.owner();
     let due = Timestamp::from_secs(Timestamp::now().as_secs() + 2);
     let trigger = Trigger::Time(TimeTrigger {
         schedule: Schedule::At {
@@ -341,12 +353,15 @@ async fn time_job_executes_once_and_is_accepted_on_chain() {
         catch_up: CatchUp::FireOnce,
         overlap: Overlap::Skip,
     });
-    let j = job(
-        id,
-        owner,
-        trigger,
-        counter_action(net.devnet.addresses.counter),
-    );
+    let j = net
+        .register(job(
+            UNREGISTERED,
+            owner,
+            trigger,
+            counter_action(net.devnet.addresses.counter),
+        ))
+        .await;
+    let id = j.id;
     net.store.insert_job(&j).unwrap();
     let mut engine = TimeEngine::new(net.store.clone(), time::Config::default());
     engine.load().unwrap();
@@ -366,7 +381,7 @@ async fn time_job_executes_once_and_is_accepted_on_chain() {
 async fn event_job_executes_once_and_is_accepted_on_chain() {
     let mut net = start().await;
     net.run_performers(&[]);
-    let (id, owner) = net.on_chain_job(net.devnet.addresses.counter).await;
+    let owner = net.owner();
     let alice = Address::repeat_byte(0xa1);
     let event =
         Event::parse("event Transfer(address indexed from, address indexed to, uint256 value)")
@@ -383,12 +398,15 @@ async fn event_job_executes_once_and_is_accepted_on_chain() {
         conditions: vec![],
         confirmations: 0,
     });
-    let j = job(
-        id,
-        owner,
-        trigger,
-        counter_action(net.devnet.addresses.counter),
-    );
+    let j = net
+        .register(job(
+            UNREGISTERED,
+            owner,
+            trigger,
+            counter_action(net.devnet.addresses.counter),
+        ))
+        .await;
+    let id = j.id;
     net.store.insert_job(&j).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut engine = EventEngine::new(
@@ -436,7 +454,7 @@ async fn event_job_executes_once_and_is_accepted_on_chain() {
 async fn condition_job_executes_once_and_is_accepted_on_chain() {
     let mut net = start().await;
     net.run_performers(&[]);
-    let (id, owner) = net.on_chain_job(net.devnet.addresses.counter).await;
+    let owner = net.owner();
     let trigger = Trigger::Condition(ConditionTrigger {
         source: ValueSource::PriceFeed {
             chain_id: 31337,
@@ -449,12 +467,15 @@ async fn condition_job_executes_once_and_is_accepted_on_chain() {
         poll_interval_ms: 500,
         mode: FireMode::Edge,
     });
-    let j = job(
-        id,
-        owner,
-        trigger,
-        counter_action(net.devnet.addresses.counter),
-    );
+    let j = net
+        .register(job(
+            UNREGISTERED,
+            owner,
+            trigger,
+            counter_action(net.devnet.addresses.counter),
+        ))
+        .await;
+    let id = j.id;
     net.store.insert_job(&j).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let fetcher = DefaultFetcher::new(Duration::from_secs(5), 1 << 20)
@@ -521,14 +542,15 @@ fn run_time_engine(net: &Net) -> tokio::task::JoinHandle<()> {
 async fn a_silent_performer_is_replaced_and_the_task_executes_once() {
     let mut net = start().await;
     let counter = net.devnet.addresses.counter;
-    let (id, owner) = net.on_chain_job(counter).await;
     let due = Timestamp::from_secs(Timestamp::now().as_secs() + 3);
+    let j = net
+        .register(at_job(UNREGISTERED, net.owner(), due, counter))
+        .await;
+    let id = j.id;
     let task_id = Occurrence::Time { job: id, due }.task_id();
     let silent = net.selected(task_id, 0, &[]);
     net.run_performers(&[silent]);
-    net.store
-        .insert_job(&at_job(id, owner, due, counter))
-        .unwrap();
+    net.store.insert_job(&j).unwrap();
     let run = run_time_engine(&net);
     let task = net.wait_settled(id).await;
     net.assert_accepted_once(&task).await;
@@ -548,8 +570,11 @@ async fn a_silent_performer_is_replaced_and_the_task_executes_once() {
 async fn a_lying_performer_is_rejected_on_chain() {
     let mut net = start().await;
     let counter = net.devnet.addresses.counter;
-    let (id, owner) = net.on_chain_job(counter).await;
     let due = Timestamp::from_secs(Timestamp::now().as_secs() + 3);
+    let j = net
+        .register(at_job(UNREGISTERED, net.owner(), due, counter))
+        .await;
+    let id = j.id;
     let task_id = Occurrence::Time { job: id, due }.task_id();
     let liar = net.selected(task_id, 0, &[]);
     let (node, engine) = net
@@ -560,9 +585,7 @@ async fn a_lying_performer_is_rejected_on_chain() {
         .unwrap();
     let mut assignments = node.subscribe(topics::ASSIGNMENTS, 16);
     net.run_performers(&[liar]);
-    net.store
-        .insert_job(&at_job(id, owner, due, counter))
-        .unwrap();
+    net.store.insert_job(&j).unwrap();
     let run = run_time_engine(&net);
     let msg = tokio::time::timeout(Duration::from_secs(30), assignments.recv())
         .await

@@ -200,6 +200,9 @@ pub enum RejectReason {
     NotSelectedPerformer,
     /// A candidate is not registered on-chain with the stated power.
     CandidateNotRegistered,
+    /// The assignment's job is not the one its owner registered: its spec hash differs from
+    /// `JobRegistry.specHashOf(jobId)` (or the job was registered without one).
+    SpecMismatch,
     /// The transaction does not exist or is not mined.
     TxNotFound,
     /// The transaction was sent by someone other than the performer.
@@ -238,6 +241,7 @@ impl RejectReason {
             Self::EvidenceMismatch => "evidence_mismatch",
             Self::NotSelectedPerformer => "not_selected_performer",
             Self::CandidateNotRegistered => "candidate_not_registered",
+            Self::SpecMismatch => "spec_mismatch",
             Self::TxNotFound => "tx_not_found",
             Self::SenderMismatch => "sender_mismatch",
             Self::WrongHub => "wrong_hub",

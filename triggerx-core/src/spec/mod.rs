@@ -13,6 +13,7 @@
 
 mod duration;
 mod file;
+mod hash;
 pub mod legacy;
 mod model;
 mod normalize;
@@ -23,6 +24,7 @@ pub use file::{
     Document, FileError, Format, load, parse_document, parse_json, parse_toml, validate_document,
     validate_file,
 };
+pub use hash::{SPEC_HASH_DOMAIN, spec_hash};
 pub use model::{
     ActionSpec, DurationValue, JobSpec, ScriptSpec, SourceSpec, TimeValue, TriggerSpec, WhereSpec,
 };

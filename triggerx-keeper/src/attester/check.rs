@@ -10,9 +10,13 @@ use alloy::{
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::{SolCall, SolEvent};
 use triggerx_core::{
-    chain::{self, BlockHeader, ChainClient, contracts::KeeperRegistry, contracts::TaskHub},
+    chain::{
+        self, BlockHeader, ChainClient,
+        contracts::{JobRegistry, KeeperRegistry, TaskHub},
+    },
     ids::Occurrence,
     protocol::{self, Assignment, RejectReason},
+    spec::spec_hash,
     types::{Evidence, ExecutionReport, Verdict},
 };
 
@@ -44,12 +48,18 @@ pub(super) use ensure;
 pub struct Attester {
     pub(super) client: Arc<dyn ChainClient>,
     pub(super) config: Config,
+    /// The hub's `JobRegistry` (an immutable of the hub), read once.
+    job_registry: Arc<tokio::sync::OnceCell<Address>>,
 }
 
 impl Attester {
     /// An attester reading the chain through `client`.
     pub fn new(client: Arc<dyn ChainClient>, config: Config) -> Self {
-        Self { client, config }
+        Self {
+            client,
+            config,
+            job_registry: Arc::default(),
+        }
     }
 
     /// The configuration.
@@ -85,6 +95,9 @@ impl Attester {
         let a = assignment;
         let r = report;
         if let Err(reason) = consistent(&self.config, a, r) {
+            return Ok(Err(reason));
+        }
+        if let Err(reason) = self.registered_spec(a).await? {
             return Ok(Err(reason));
         }
         if let Err(reason) = self.candidates(a).await? {
@@ -132,17 +145,42 @@ impl Attester {
         Ok(Ok(()))
     }
 
+    /// The job is the one its owner registered: the registry's `specHashOf(jobId)` equals the
+    /// assignment job's [`spec_hash`] (a job registered without one never matches).
+    async fn registered_spec(&self, a: &Assignment) -> Result<Checked, Error> {
+        if !self.config.require_spec_hash {
+            return Ok(Ok(()));
+        }
+        let registry = *self
+            .job_registry
+            .get_or_try_init(|| self.view_call(self.config.hub, TaskHub::jobRegistryCall {}))
+            .await?;
+        let registered: B256 = self
+            .view_call(registry, JobRegistry::specHashOfCall { jobId: a.job.id.0 })
+            .await?;
+        ensure!(
+            registered != B256::ZERO && registered == spec_hash(&a.job),
+            RejectReason::SpecMismatch
+        );
+        Ok(Ok(()))
+    }
+
     /// An `eth_call` of a `KeeperRegistry` view at the latest block.
     async fn registry_call<C: SolCall>(&self, call: C) -> Result<C::Return, Error> {
+        self.view_call(self.config.registry, call).await
+    }
+
+    /// An `eth_call` of a contract view at the latest block.
+    async fn view_call<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, Error> {
         let request = TransactionRequest::default()
-            .to(self.config.registry)
+            .to(to)
             .input(call.abi_encode().into());
         let out = self
             .read("eth_call", self.client.call(&request, BlockId::latest()))
             .await?;
         C::abi_decode_returns(&out).map_err(|e| {
             Error::from(chain::Error::InvalidResponse {
-                message: format!("KeeperRegistry {}: {e}", C::SIGNATURE),
+                message: format!("{to} {}: {e}", C::SIGNATURE),
             })
         })
     }

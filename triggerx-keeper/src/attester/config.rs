@@ -38,6 +38,10 @@ pub struct Config {
     pub clock_skew: Duration,
     /// Time allowed for one chain read.
     pub rpc_timeout: Duration,
+    /// Require the assignment's job to match the spec hash its owner registered in the
+    /// `JobRegistry` (default false for now). Off, the job spec is taken from the scheduler's
+    /// signature alone, and jobs registered without a spec hash can be approved.
+    pub require_spec_hash: bool,
 }
 
 impl Default for Config {
@@ -61,7 +65,14 @@ impl Config {
             condition_window: Duration::from_secs(120),
             clock_skew: Duration::from_secs(5),
             rpc_timeout: Duration::from_secs(10),
+            require_spec_hash: false,
         }
+    }
+
+    /// Sets [`Config::require_spec_hash`].
+    pub fn with_require_spec_hash(mut self, require: bool) -> Self {
+        self.require_spec_hash = require;
+        self
     }
 
     /// Sets [`Config::time_window`].

@@ -39,16 +39,20 @@ use triggerx_keeper::{
 use crate::common::{Env, known_errors};
 
 /// A devnet with three keepers, one engine per keeper and an attester.
-struct Fixture {
-    env: Env,
-    client: Arc<dyn ChainClient>,
-    attester: Attester,
+///
+/// The cases here vary the trigger of one registered job (registered without a spec hash), so
+/// the attester runs with `require_spec_hash = false`; the spec binding has its own cases in
+/// `spec_binding.rs`.
+pub(crate) struct Fixture {
+    pub(crate) env: Env,
+    pub(crate) client: Arc<dyn ChainClient>,
+    pub(crate) attester: Attester,
     engines: Vec<Engine>,
     scheduler: PrivateKeySigner,
 }
 
 impl Fixture {
-    async fn start() -> Result<Self> {
+    pub(crate) async fn start() -> Result<Self> {
         let env = Env::start().await?;
         assert!(env.devnet.keepers.len() >= 3);
         let client = env.client()?;
@@ -70,7 +74,8 @@ impl Fixture {
             env.hub(),
             env.devnet.addresses.keeper_registry,
             scheduler.address(),
-        );
+        )
+        .with_require_spec_hash(false);
         Ok(Self {
             attester: Attester::new(client.clone(), config),
             env,
@@ -120,7 +125,7 @@ impl Fixture {
     }
 
     /// The on-chain job (counter target) with `trigger` and the `increment()` action.
-    fn job(&self, trigger: Trigger) -> Job {
+    pub(crate) fn job(&self, trigger: Trigger) -> Job {
         Job {
             id: self.env.job,
             owner: self.env.devnet.users[0].address(),
@@ -136,7 +141,12 @@ impl Fixture {
     }
 
     /// The scheduler's assignment of attempt 0, performer chosen by the shared selection.
-    fn assign(&self, job: Job, occurrence: Occurrence, evidence: Evidence) -> Assignment {
+    pub(crate) fn assign(
+        &self,
+        job: Job,
+        occurrence: Occurrence,
+        evidence: Evidence,
+    ) -> Assignment {
         let task = Task::new(occurrence, evidence, Timestamp::now());
         let candidates = self.candidates();
         let performer = select_performer(task.id, 0, &candidates, &[]).expect("a performer");
@@ -153,7 +163,7 @@ impl Fixture {
     }
 
     /// The latest block's timestamp.
-    async fn chain_now(&self) -> Result<i64> {
+    pub(crate) async fn chain_now(&self) -> Result<i64> {
         Ok(i64::try_from(self.client.head().await?.timestamp)?)
     }
 
@@ -200,7 +210,7 @@ impl Fixture {
     }
 
     /// The selected performer executes the job's action and reports it.
-    async fn honest(&self, a: &Assignment) -> Result<ExecutionReport> {
+    pub(crate) async fn honest(&self, a: &Assignment) -> Result<ExecutionReport> {
         let outcome = self.execute(a, a.performer, &a.job.action).await?;
         assert_eq!(outcome.status, performer::Status::Success);
         self.report(a, a.performer, &outcome)
@@ -244,7 +254,7 @@ impl Fixture {
         })
     }
 
-    async fn verdict(
+    pub(crate) async fn verdict(
         &self,
         a: &Assignment,
         r: &ExecutionReport,

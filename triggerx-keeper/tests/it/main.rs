@@ -7,3 +7,4 @@ mod pipeline;
 mod replacement;
 mod restart;
 mod revert;
+mod spec_binding;

@@ -13,7 +13,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use alloy::{
-    primitives::{Address, B256, U256, keccak256, utils::format_ether, utils::parse_ether},
+    primitives::{Address, B256, U256, utils::format_ether, utils::parse_ether},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -238,7 +238,7 @@ async fn register(
     let expires = job
         .expires_at
         .map_or(u64::MAX, |t| u64::try_from(t.as_secs()).unwrap_or(0));
-    let spec_hash = keccak256(serde_json::to_vec(&spec::to_spec(job))?);
+    let spec_hash = spec::spec_hash(job);
     let registry = JobRegistry::new(state.contracts.job_registry, provider.clone());
     let receipt = registry
         .createJob(job.action.target, expires, spec_hash)
