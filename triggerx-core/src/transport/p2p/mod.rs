@@ -64,7 +64,7 @@ pub struct Config {
     /// subscriptions are still propagating); default 10 s, at most half of `max_skew`.
     pub catch_up: Duration,
     /// How often hellos are repeated to connected peers (so a peer that became a member since
-    /// gets bound); default 30 s.
+    /// gets bound); default 10 s.
     pub hello_interval: Duration,
     /// First and largest delay between dials of an unreachable bootstrap address; default
     /// 250 ms and 5 s (doubling).
@@ -89,7 +89,7 @@ impl Default for Config {
             bootstrap: Vec::new(),
             max_skew: Duration::from_secs(30),
             catch_up: Duration::from_secs(10),
-            hello_interval: Duration::from_secs(30),
+            hello_interval: Duration::from_secs(10),
             redial: (Duration::from_millis(250), Duration::from_secs(5)),
             request_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(3600),
