@@ -447,7 +447,8 @@ async fn gossip_frames_from_the_wire_are_verified() {
     publish(forged.encode()).await;
     publish(sign(62, "pub/tasks", b"old", now.add_millis(-600_000), 3).encode()).await;
     publish(sign(69, "pub/tasks", b"outsider", now, 4).encode()).await;
-    publish(sign(62, "pub/verdicts", b"misfiled", now, 5).encode()).await;
+    let misfiled = sign(62, "pub/verdicts", b"misfiled", now, 5).encode();
+    publish(misfiled.clone()).await;
     publish(vec![1, 2, 3]).await;
     // Gossipsub deduplicates a byte-identical repeat by message id (here already the sender).
     let _ = raw.publish(&to, "tasks", good).await;
@@ -460,6 +461,20 @@ async fn gossip_frames_from_the_wire_are_verified() {
         "{s:?}"
     );
     assert!(sub.try_recv().is_err(), "nothing untrusted is delivered");
+    // The misfiled copy did not shadow the frame under its own topic.
+    let mut verdicts = a.subscribe("verdicts", 4);
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        raw.publish(&to, "verdicts", misfiled),
+    )
+    .await
+    .expect("the node subscribes")
+    .expect("published");
+    let m = tokio::time::timeout(Duration::from_secs(10), verdicts.recv())
+        .await
+        .expect("the frame arrives under its own topic")
+        .unwrap();
+    assert_eq!(&m.payload[..], b"misfiled");
     a.shutdown().await;
 }
 

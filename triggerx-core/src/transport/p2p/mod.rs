@@ -4,7 +4,7 @@
 //! - **Publications** go over gossipsub, one gossip topic `triggerx/<chain id>/pub/<topic>` per
 //!   transport topic, each gossip message one encoded envelope with frame topic `pub/<topic>`.
 //!   Gossipsub signing is off (the envelope is the signature); message ids are the keccak256 of
-//!   the frame; a message is forwarded only after it verified.
+//!   gossip topic and frame; a message is forwarded only after it verified.
 //! - **Requests and responses** go over a request-response protocol (`/triggerx/direct/1`, one
 //!   raw frame each way): `req/<kind>` and `resp/<kind>` frames whose payloads start with an
 //!   8-byte request id, as in-process. Responses are signed and verified too.
@@ -169,14 +169,21 @@ impl Shared {
         .encode()
     }
 
-    /// Counts a received frame and verifies it; drops are counted. A frame signed by this node
-    /// itself is an echo and dropped as replayed.
-    fn verify(&self, frame: &[u8]) -> Result<SignedMessage, DropReason> {
+    /// Counts a received frame and verifies it; drops are counted. A frame whose topic this
+    /// channel does not carry (`topic_ok`) is malformed, checked before the signature so the
+    /// misfiled copy of a valid frame never enters the replay cache (and cannot shadow the
+    /// original). A frame signed by this node itself is an echo and dropped as replayed.
+    fn verify(
+        &self,
+        frame: &[u8],
+        topic_ok: impl Fn(&str) -> bool,
+    ) -> Result<SignedMessage, DropReason> {
         self.stats.received();
         let members = |a: Address| self.members.is_member(a);
-        let result = self
-            .verifier
-            .verify(frame, self.clock.now(), &members)
+        let result = SignedMessage::decode(frame)
+            .filter(|m| topic_ok(&m.topic))
+            .ok_or(DropReason::Malformed)
+            .and_then(|_| self.verifier.verify(frame, self.clock.now(), &members))
             .and_then(|m| {
                 if m.sender == self.address {
                     Err(DropReason::Replayed)
@@ -445,9 +452,10 @@ impl Transport for P2pTransport {
         if response.is_empty() {
             return Err(TransportError::Refused);
         }
+        let expected = format!("resp/{kind}");
         let msg = self
             .shared
-            .verify(&response)
+            .verify(&response, |t| t == expected)
             .map_err(|_| TransportError::Refused)?;
         // Only the peer asked may answer, only for this kind and this request.
         if msg.sender != peer {
@@ -455,7 +463,7 @@ impl Transport for P2pTransport {
             return Err(TransportError::Refused);
         }
         match split_id(&msg.payload) {
-            Some((rid, body)) if rid == id && msg.topic == format!("resp/{kind}") => {
+            Some((rid, body)) if rid == id => {
                 self.shared.stats.delivered();
                 Ok(body)
             }

@@ -64,6 +64,15 @@ impl Behaviour {
     }
 }
 
+/// A gossip message's id: keccak256 of its gossip topic and its frame, so the same frame
+/// misfiled under another topic does not shadow the original.
+fn message_id(m: &gossipsub::Message) -> gossipsub::MessageId {
+    let mut bytes = m.topic.as_str().as_bytes().to_vec();
+    bytes.push(0);
+    bytes.extend_from_slice(&m.data);
+    gossipsub::MessageId(keccak256(&bytes).to_vec())
+}
+
 /// Builds the TCP + noise + yamux swarm with gossipsub, the direct protocol and identify.
 pub(super) fn build(
     keypair: Keypair,
@@ -72,7 +81,7 @@ pub(super) fn build(
 ) -> Result<Swarm<Behaviour>, P2pError> {
     let gossip = gossipsub::ConfigBuilder::default()
         .validation_mode(gossipsub::ValidationMode::Anonymous)
-        .message_id_fn(|m: &gossipsub::Message| gossipsub::MessageId(keccak256(&m.data).to_vec()))
+        .message_id_fn(message_id)
         .validate_messages()
         .flood_publish(true)
         .mesh_n(4)
