@@ -16,6 +16,7 @@ use triggerx_core::{
     ids::Occurrence,
     schedule::CompiledSchedule,
     selection::{Candidate, select_performer},
+    spec::spec_hash,
     store::{KeeperFilter, Store},
     types::{
         Action, Arguments, CatchUp, Comparison, ConditionTrigger, EventTrigger, FireMode, Job,
@@ -205,19 +206,9 @@ pub(crate) async fn create(chain: &Chain, store: &dyn Store) -> anyhow::Result<D
     let expires = now.add_millis(24 * 3_600_000);
     let mut ids = Vec::new();
     for (title, trigger) in specs {
-        let receipt = jobs_contract
-            .createJob(a.counter, expires.as_secs() as u64, B256::ZERO)
-            .send()
-            .await?
-            .get_receipt()
-            .await
-            .context("createJob")?;
-        let created = receipt
-            .decoded_log::<JobRegistry::JobCreated>()
-            .context("createJob emitted no JobCreated")?;
-        let id = JobId(created.jobId);
-        store.insert_job(&Job {
-            id,
+        let mut job = Job {
+            // The registry assigns the id; the spec hash leaves it out.
+            id: JobId(U256::ZERO),
             owner: owner.address(),
             title: title.into(),
             trigger,
@@ -227,7 +218,21 @@ pub(crate) async fn create(chain: &Chain, store: &dyn Store) -> anyhow::Result<D
             status: JobStatus::Active,
             created_at: now,
             updated_at: now,
-        })?;
+        };
+        // Registered with its spec hash, so attesters can check the job they are handed.
+        let receipt = jobs_contract
+            .createJob(a.counter, expires.as_secs() as u64, spec_hash(&job))
+            .send()
+            .await?
+            .get_receipt()
+            .await
+            .context("createJob")?;
+        let created = receipt
+            .decoded_log::<JobRegistry::JobCreated>()
+            .context("createJob emitted no JobCreated")?;
+        let id = JobId(created.jobId);
+        job.id = id;
+        store.insert_job(&job)?;
         ids.push(id);
     }
     Ok(DemoJobs {
