@@ -189,10 +189,42 @@ async fn until<T>(what: &str, procs: &[&Proc], mut f: impl FnMut() -> Option<T>)
         }
         if Instant::now() > deadline {
             let logs: Vec<String> = procs.iter().map(|p| p.tail()).collect();
-            panic!("timed out waiting for {what}\n{}", logs.join("\n"));
+            let store = procs
+                .first()
+                .map(|p| summary(&p.log.with_file_name("triggerx.sqlite")))
+                .unwrap_or_default();
+            panic!("timed out waiting for {what}\n{store}\n{}", logs.join("\n"));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Every task and keeper in the store at `path`, one line each (for failure messages).
+fn summary(path: &Path) -> String {
+    let Ok(store) = SqliteStore::open(path) else {
+        return String::new();
+    };
+    let mut out = String::from("--- store ---\n");
+    for t in store
+        .list_tasks(&TaskFilter::default())
+        .map(|p| p.items)
+        .unwrap_or_default()
+    {
+        out.push_str(&format!(
+            "task {} {:?} attempts {} performer {:?} error {:?}\n",
+            t.id.0, t.status, t.attempts, t.performer, t.error
+        ));
+    }
+    for k in store
+        .list_keepers(&KeeperFilter::default())
+        .unwrap_or_default()
+    {
+        out.push_str(&format!(
+            "keeper {} registered {} online {}\n",
+            k.address, k.registered, k.online
+        ));
+    }
+    out
 }
 
 fn job_tasks(store: &SqliteStore, job: JobId) -> Vec<Task> {
@@ -486,7 +518,9 @@ silence = "20s"
     ];
 
     // Tasks execute and settle.
-    until("a task accepted", &services, || {
+    let mut watched: Vec<&Proc> = services.to_vec();
+    watched.extend(keeper_procs.iter().flatten());
+    until("a task accepted", &watched, || {
         let n = job_tasks(&store, job_id)
             .iter()
             .filter(|t| t.status == TaskStatus::Accepted)
