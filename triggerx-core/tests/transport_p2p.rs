@@ -21,7 +21,7 @@ use triggerx_core::{
     transport::{
         AllowAll, Members, Membership, Transport, TransportError,
         conformance::{self, Harness, key},
-        p2p::{Config, P2pTransport, RawPeer, peer_id_of},
+        p2p::{Config, P2pError, P2pTransport, RawPeer, peer_id_of},
     },
 };
 
@@ -530,5 +530,57 @@ async fn largest_payload_travels() {
     ));
     assert_eq!(b.stats().rejected(), 0, "{:?}", b.stats());
     a.shutdown().await;
+    assert_eq!(
+        a.publish("big", Bytes::new()).await,
+        Err(TransportError::Closed)
+    );
+    assert_eq!(
+        a.request(
+            b.local_address(),
+            "big",
+            Bytes::new(),
+            Duration::from_secs(1)
+        )
+        .await,
+        Err(TransportError::Closed)
+    );
+    eventually("b sees a leave", || b.connected_peers() == 0).await;
     b.shutdown().await;
+}
+
+/// Bad addresses and busy ports fail `start` with typed errors.
+#[tokio::test]
+async fn start_errors_are_typed() {
+    let start = |listen: Vec<String>, bootstrap: Vec<String>| {
+        P2pTransport::start(
+            Config {
+                listen,
+                bootstrap,
+                ..Config::default()
+            },
+            key(91),
+            members(&[91]),
+            Arc::new(SystemClock),
+        )
+    };
+    let err = start(vec!["not a multiaddr".into()], vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, P2pError::InvalidAddress { .. }) && !err.is_retryable(),
+        "{err}"
+    );
+    let err = start(vec![], vec!["/ip4/127.0.0.1/tcp/x".into()])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, P2pError::InvalidAddress { .. }), "{err}");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let err = start(vec![format!("/ip4/127.0.0.1/tcp/{port}")], vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, P2pError::Listen { .. }) && err.is_retryable(),
+        "{err}"
+    );
 }
