@@ -38,6 +38,7 @@ use triggerx_core::{
     },
     ids::Occurrence,
     selection::{Candidate, select_performer},
+    spec::spec_hash,
     store::{JobStore, KeeperFilter, KeeperStore, TaskFilter, TaskStore, sqlite::SqliteStore},
     types::{Action, CatchUp, Job, Overlap, Schedule, Task, TaskStatus, TimeTrigger, Trigger},
 };
@@ -335,6 +336,9 @@ level = "info,libp2p=warn"
 [keeper]
 checkin_interval = "2s"
 
+[keeper.attester]
+require_spec_hash = true
+
 [scheduler]
 execution_timeout = "6s"
 
@@ -467,10 +471,6 @@ silence = "20s"
         .map(|i| first.add_millis(i * SPACING_MS))
         .collect();
     let expires = first.add_millis(3_600_000);
-    let job_id = devnet
-        .create_job(owner, a.counter, expires.as_secs() as u64)
-        .await
-        .unwrap();
     let action = Action::without_arguments(
         devnet.chain_id,
         a.counter,
@@ -485,8 +485,20 @@ silence = "20s"
         catch_up: CatchUp::FireAll { window_secs: 300 },
         overlap: Overlap::Allow,
     });
-    let mut job = Job::new(job_id, owner.address(), trigger, action, Timestamp::now());
+    // Registered with its spec hash: the keepers' attesters require it.
+    let mut job = Job::new(
+        JobId::from_u64(0),
+        owner.address(),
+        trigger,
+        action,
+        Timestamp::now(),
+    );
     job.expires_at = Some(expires);
+    let job_id = devnet
+        .create_job_with_spec(owner, a.counter, expires.as_secs() as u64, spec_hash(&job))
+        .await
+        .unwrap();
+    job.id = job_id;
     store.insert_job(&job).unwrap();
     let expected: HashMap<TaskId, Timestamp> = instants
         .iter()

@@ -33,10 +33,11 @@ pub(crate) struct Settings {
     pub(crate) checkin: checkin::Config,
 }
 
-/// How much slack the attester gives an execution (see `attester::Config`); the defaults are
-/// the library's.
+/// What the attester checks beyond what [`Settings`] names: the slack it gives an execution and
+/// whether jobs must match their registered spec hash (see `attester::Config`); the defaults
+/// are the library's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Windows {
+pub(crate) struct Checks {
     /// Time tasks: due instant → execution block timestamp.
     pub(crate) time: Duration,
     /// Event tasks: confirming block → execution.
@@ -45,9 +46,11 @@ pub(crate) struct Windows {
     pub(crate) condition: Duration,
     /// Accepted clock difference between the scheduler and the chain.
     pub(crate) clock_skew: Duration,
+    /// Require the job to match the spec hash its owner registered in the `JobRegistry`.
+    pub(crate) require_spec_hash: bool,
 }
 
-impl Default for Windows {
+impl Default for Checks {
     fn default() -> Self {
         let c = attester::Config::default();
         Self {
@@ -55,6 +58,7 @@ impl Default for Windows {
             event: c.event_window,
             condition: c.condition_window,
             clock_skew: c.clock_skew,
+            require_spec_hash: c.require_spec_hash,
         }
     }
 }
@@ -88,7 +92,7 @@ impl KeeperRole {
     }
 }
 
-/// Starts a keeper signing with `signer` on `transport`, with the attester's default windows.
+/// Starts a keeper signing with `signer` on `transport`, with the attester's default checks.
 pub(crate) async fn start(
     client: Arc<dyn ChainClient>,
     signer: PrivateKeySigner,
@@ -97,26 +101,26 @@ pub(crate) async fn start(
     settings: Settings,
     stop: &Stop,
 ) -> anyhow::Result<KeeperRole> {
-    start_with_windows(
+    start_with_checks(
         client,
         signer,
         transport,
         clock,
         settings,
-        Windows::default(),
+        Checks::default(),
         stop,
     )
     .await
 }
 
-/// Starts a keeper signing with `signer` on `transport`, its attester allowing `windows`.
-pub(crate) async fn start_with_windows(
+/// Starts a keeper signing with `signer` on `transport`, its attester checking `checks`.
+pub(crate) async fn start_with_checks(
     client: Arc<dyn ChainClient>,
     signer: PrivateKeySigner,
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
     settings: Settings,
-    windows: Windows,
+    checks: Checks,
     stop: &Stop,
 ) -> anyhow::Result<KeeperRole> {
     let address = signer.address();
@@ -131,10 +135,11 @@ pub(crate) async fn start_with_windows(
         settings.keeper_registry,
         settings.scheduler,
     );
-    config.time_window = windows.time;
-    config.event_window = windows.event;
-    config.condition_window = windows.condition;
-    config.clock_skew = windows.clock_skew;
+    config.time_window = checks.time;
+    config.event_window = checks.event;
+    config.condition_window = checks.condition;
+    config.clock_skew = checks.clock_skew;
+    config.require_spec_hash = checks.require_spec_hash;
     let attester = AttesterService::new(
         Attester::new(client, config),
         transport.clone(),

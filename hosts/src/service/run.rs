@@ -121,23 +121,24 @@ async fn keeper(host: &Host) -> anyhow::Result<Running> {
             ..checkin::Config::default()
         },
     };
-    let windows = keeper::Windows {
+    let checks = keeper::Checks {
         time: k.attester.time_window,
         event: k.attester.event_window,
         condition: k.attester.condition_window,
         clock_skew: k.attester.clock_skew,
+        require_spec_hash: k.attester.require_spec_hash,
     };
     let (mut running, _, stop) = Running::new();
     let transport = join(host, &mut running, &signer).await?;
     let mut settings = settings;
     settings.checkin.peer_id = running.transport.as_ref().map(|t| t.peer_id());
-    let role = keeper::start_with_windows(
+    let role = keeper::start_with_checks(
         host.client.clone(),
         signer,
         transport,
         host.clock.clone(),
         settings,
-        windows,
+        checks,
         &stop,
     )
     .await?;

@@ -331,6 +331,8 @@ pub(crate) struct Attester {
     pub(crate) assignment_wait: Duration,
     /// Reports checked at once.
     pub(crate) max_concurrent: usize,
+    /// Require every job to match the spec hash its owner registered in the `JobRegistry`.
+    pub(crate) require_spec_hash: bool,
 }
 
 impl Default for Attester {
@@ -344,6 +346,7 @@ impl Default for Attester {
             clock_skew: c.clock_skew,
             assignment_wait: s.assignment_wait,
             max_concurrent: s.max_concurrent,
+            require_spec_hash: c.require_spec_hash,
         }
     }
 }
