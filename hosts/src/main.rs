@@ -1,5 +1,6 @@
-//! The `triggerx` command: job tooling and `triggerx devnet` (the whole network in one process);
-//! the scheduler and keeper hosts join it as further subcommands.
+//! The `triggerx` command: job tooling, `triggerx devnet` (the whole network in one process)
+//! and the service hosts (`triggerx keeper | scheduler | aggregator | registrar | health`, one
+//! role per process over libp2p).
 
 use std::process::ExitCode;
 

@@ -21,7 +21,9 @@ pub(crate) const EXIT_USAGE: u8 = 2;
 ///
 /// A job says: when TRIGGER fires (a time schedule, a contract event, or a condition on a
 /// sampled value), call FUNCTION on CONTRACT on CHAIN with ARGUMENTS, until EXPIRY.
-/// This command validates job specs; see docs/job-spec.md for the format.
+/// This command validates and manages job specs (docs/job-spec.md), runs the whole network in
+/// one process (`devnet`, docs/devnet.md) or one service per process (`keeper`, `scheduler`,
+/// `aggregator`, `registrar`, `health`, docs/services.md).
 #[derive(Debug, Parser)]
 #[command(
     name = "triggerx",
