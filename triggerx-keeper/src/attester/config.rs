@@ -11,7 +11,8 @@ use triggerx_core::protocol::AttestationDomain;
 /// Defaults (see [`Config::new`]): a time task must land within 120 s after its due instant; an
 /// event task within 300 s after the block that gave its log the trigger's confirmations; a
 /// condition task within 120 s after its sample (and at most 5 s before it, for clock skew
-/// between the scheduler and the chain); 10 s per chain read.
+/// between the scheduler and the chain); 10 s per chain read; the job must match the spec hash
+/// its owner registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -39,8 +40,8 @@ pub struct Config {
     /// Time allowed for one chain read.
     pub rpc_timeout: Duration,
     /// Require the assignment's job to match the spec hash its owner registered in the
-    /// `JobRegistry` (default false for now). Off, the job spec is taken from the scheduler's
-    /// signature alone, and jobs registered without a spec hash can be approved.
+    /// `JobRegistry` (default true). Off, the job spec is taken from the scheduler's signature
+    /// alone, and jobs registered without a spec hash can be approved.
     pub require_spec_hash: bool,
 }
 
@@ -65,7 +66,7 @@ impl Config {
             condition_window: Duration::from_secs(120),
             clock_skew: Duration::from_secs(5),
             rpc_timeout: Duration::from_secs(10),
-            require_spec_hash: false,
+            require_spec_hash: true,
         }
     }
 
