@@ -162,7 +162,8 @@ async fn start() -> Net {
         execution_timeout: Duration::from_secs(4),
         ..assign::Config::new(a.task_hub)
     };
-    let assigner = Assigner::new(store.clone(), sched_node, clock.clone(), assign_config);
+    let assigner = Assigner::new(store.clone(), sched_node, clock.clone(), assign_config)
+        .with_chain(client.clone());
     let s = stopped(&stop_rx);
     tasks.push(tokio::spawn(async move {
         assigner

@@ -12,6 +12,7 @@
 
 use alloy::{
     primitives::{Address, B256, Signature, keccak256},
+    rpc::types::TransactionReceipt,
     signers::{SignerSync, local::PrivateKeySigner},
     sol_types::SolValue,
 };
@@ -36,6 +37,10 @@ pub mod topics {
     pub const VERDICTS: &str = "triggerx/verdicts/v1";
     /// Keepers → health: signed liveness check-ins.
     pub const CHECKINS: &str = "triggerx/checkins/v1";
+    /// Scheduler → everyone: execution reports rebuilt from the chain ([`RecoveredReport`]).
+    ///
+    /// [`RecoveredReport`]: super::RecoveredReport
+    pub const RECOVERED: &str = "triggerx/recovered/v1";
 }
 
 /// A keeper's liveness check-in. The envelope carries the signer and the signed timestamp;
@@ -75,6 +80,67 @@ impl Assignment {
         select_performer(self.task.id, self.attempt, &self.candidates, &self.excluded)
             == Some(self.performer)
     }
+}
+
+/// An execution report the scheduler rebuilt from the chain, relayed with the assignment it is
+/// checked against: published on [`topics::RECOVERED`] when a task was executed on-chain but its
+/// performer's report never arrived (the performer died after executing, or the report was
+/// lost), or when the network restarted before the task was attested.
+///
+/// The relay adds no trust: attesters take it only from the scheduler (like an assignment) and
+/// check the report exactly like a performer's, every claim against the chain. The report's
+/// performer is the transaction's sender; its figures come from the receipt
+/// ([`report_from_receipt`]), so an honest relay has the same [`report_digest`] as the report
+/// the performer would have published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveredReport {
+    /// The attempt whose performer executed the task (the latest attempt when no attempt
+    /// names the executing keeper; the attesters then reject it).
+    pub assignment: Assignment,
+    /// The report, rebuilt from the hub's `TaskExecuted` log and the transaction's receipt.
+    pub report: ExecutionReport,
+}
+
+/// The execution report for `task` executed by `performer` in the transaction of `receipt`:
+/// hash, block and gas from the receipt, its [`receipt_digest_of`], and `inputs_digest` (the
+/// keccak-256 of the action's calldata). Performers and the scheduler's recovery build reports
+/// with this one function, so a recovered report equals the performer's own.
+pub fn report_from_receipt(
+    task: &Task,
+    performer: Address,
+    inputs_digest: B256,
+    receipt: &TransactionReceipt,
+    at: Timestamp,
+) -> ExecutionReport {
+    ExecutionReport {
+        task_id: task.id,
+        performer,
+        evidence: task.evidence.clone(),
+        inputs_digest,
+        tx_hash: receipt.transaction_hash,
+        block_number: receipt.block_number.unwrap_or_default(),
+        receipt_digest: receipt_digest_of(receipt),
+        gas_used: receipt.gas_used,
+        reported_at: at,
+    }
+}
+
+/// The [`receipt_digest`] of a receipt as the node returns it: its transaction and block hash,
+/// status, gas used and logs. Performers, attesters and the scheduler compute it the same way.
+pub fn receipt_digest_of(receipt: &TransactionReceipt) -> B256 {
+    let logs: Vec<_> = receipt
+        .inner
+        .logs()
+        .iter()
+        .map(|l| (l.address(), l.topics().to_vec(), l.data().data.clone()))
+        .collect();
+    receipt_digest(
+        receipt.transaction_hash,
+        receipt.block_hash.unwrap_or_default(),
+        receipt.status(),
+        receipt.gas_used,
+        &logs,
+    )
 }
 
 /// keccak-256 of the evidence's canonical JSON (field order fixed by the types).

@@ -15,7 +15,7 @@ use triggerx_core::{
         contracts::{JobRegistry, KeeperRegistry, TaskHub},
     },
     ids::Occurrence,
-    protocol::{self, Assignment, RejectReason},
+    protocol::{Assignment, RejectReason, receipt_digest_of},
     spec::spec_hash,
     types::{Evidence, ExecutionReport, Verdict},
 };
@@ -324,22 +324,4 @@ fn task_executed(
         .filter_map(|l| TaskHub::TaskExecuted::decode_log_data(l.data()).ok())
         .find(|e| e.taskId == a.task.id.0 && e.jobId == a.job.id.0 && e.performer == performer)
         .map(|e| e.success)
-}
-
-/// The [`protocol::receipt_digest`] of a receipt as the node returns it: its transaction and
-/// block hash, status, gas used and logs. Performers and attesters compute it the same way.
-pub fn receipt_digest_of(receipt: &TransactionReceipt) -> B256 {
-    let logs: Vec<_> = receipt
-        .inner
-        .logs()
-        .iter()
-        .map(|l| (l.address(), l.topics().to_vec(), l.data().data.clone()))
-        .collect();
-    protocol::receipt_digest(
-        receipt.transaction_hash,
-        receipt.block_hash.unwrap_or_default(),
-        receipt.status(),
-        receipt.gas_used,
-        &logs,
-    )
 }

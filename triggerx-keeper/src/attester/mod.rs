@@ -34,7 +34,9 @@ mod error;
 mod evidence;
 mod service;
 
-pub use check::{Attester, Checked, receipt_digest_of};
+pub use check::{Attester, Checked};
 pub use config::Config;
 pub use error::Error;
 pub use service::{AttesterService, Monitor, ServiceConfig, Stats};
+/// Moved to core ([`triggerx_core::protocol::receipt_digest_of`]); re-exported here.
+pub use triggerx_core::protocol::receipt_digest_of;

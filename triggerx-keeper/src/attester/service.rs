@@ -87,6 +87,11 @@ pub struct Stats {
     pub malformed_reports: u64,
     /// Reports dropped: the transport sender is not the report's performer.
     pub forged_reports: u64,
+    /// Recovered reports (rebuilt from the chain, relayed by the scheduler) accepted for
+    /// checking; they are counted in `reports` too.
+    pub recovered_reports: u64,
+    /// Recovered reports dropped: not relayed by the configured scheduler.
+    pub untrusted_recovered: u64,
     /// Reports skipped: this keeper's own.
     pub own_reports: u64,
     /// Reports skipped: already seen (same report digest).
@@ -113,6 +118,8 @@ struct Counters {
     reports: AtomicU64,
     malformed_reports: AtomicU64,
     forged_reports: AtomicU64,
+    recovered_reports: AtomicU64,
+    untrusted_recovered: AtomicU64,
     own_reports: AtomicU64,
     duplicate_reports: AtomicU64,
     unknown_tasks: AtomicU64,
@@ -137,6 +144,8 @@ impl Counters {
             reports: g(&self.reports),
             malformed_reports: g(&self.malformed_reports),
             forged_reports: g(&self.forged_reports),
+            recovered_reports: g(&self.recovered_reports),
+            untrusted_recovered: g(&self.untrusted_recovered),
             own_reports: g(&self.own_reports),
             duplicate_reports: g(&self.duplicate_reports),
             unknown_tasks: g(&self.unknown_tasks),
@@ -260,6 +269,7 @@ pub struct AttesterService {
     shared: Arc<Shared>,
     assignments: mpsc::Receiver<Message>,
     reports: mpsc::Receiver<Message>,
+    recovered: mpsc::Receiver<Message>,
 }
 
 impl AttesterService {
@@ -273,6 +283,7 @@ impl AttesterService {
     ) -> Self {
         let assignments = transport.subscribe(topics::ASSIGNMENTS, config.queue_capacity);
         let reports = transport.subscribe(topics::REPORTS, config.queue_capacity);
+        let recovered = transport.subscribe(topics::RECOVERED, config.queue_capacity);
         let shared = Arc::new(Shared {
             cache: Mutex::new(Cache {
                 by_task: HashMap::new(),
@@ -293,6 +304,7 @@ impl AttesterService {
             shared,
             assignments,
             reports,
+            recovered,
         }
     }
 
@@ -324,15 +336,12 @@ impl AttesterService {
                 Some(_) = checks.join_next(), if !checks.is_empty() => {}
                 Some(m) = self.reports.recv(), if checks.len() < self.config.max_pending.max(1) => {
                     if let Some((report, digest)) = self.on_report(&m) {
-                        checks.spawn(attest(
-                            Arc::clone(&self.shared),
-                            Arc::clone(&self.attester),
-                            Arc::clone(&self.transport),
-                            self.signer.clone(),
-                            self.config.clone(),
-                            report,
-                            digest,
-                        ));
+                        checks.spawn(self.attest(report, digest, None));
+                    }
+                }
+                Some(m) = self.recovered.recv(), if checks.len() < self.config.max_pending.max(1) => {
+                    if let Some((report, digest, a)) = self.on_recovered(&m) {
+                        checks.spawn(self.attest(report, digest, Some(a)));
                     }
                 }
                 else => break,
@@ -340,6 +349,24 @@ impl AttesterService {
         }
         checks.abort_all();
         self
+    }
+
+    fn attest(
+        &self,
+        report: ExecutionReport,
+        digest: B256,
+        assignment: Option<Assignment>,
+    ) -> impl Future<Output = ()> + use<> {
+        attest(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.attester),
+            Arc::clone(&self.transport),
+            self.signer.clone(),
+            self.config.clone(),
+            report,
+            digest,
+            assignment,
+        )
     }
 
     fn on_assignment(&self, m: &Message) {
@@ -369,6 +396,34 @@ impl AttesterService {
             bump(&c.forged_reports);
             return None;
         }
+        self.admit(report)
+    }
+
+    /// A recovered report: relayed only by the scheduler, then checked exactly like a
+    /// performer's report, against the assignment it carries (which the scheduler signed like
+    /// any assignment, so it enters the cache too).
+    fn on_recovered(&self, m: &Message) -> Option<(ExecutionReport, B256, Assignment)> {
+        let c = &self.shared.counters;
+        if m.sender != self.attester.config().scheduler {
+            bump(&c.untrusted_recovered);
+            return None;
+        }
+        let Some(r) = protocol::decode::<protocol::RecoveredReport>(&m.payload) else {
+            bump(&c.malformed_reports);
+            return None;
+        };
+        let (report, digest) = self.admit(r.report)?;
+        bump(&c.recovered_reports);
+        if let Ok(mut cache) = self.shared.cache.lock() {
+            cache.insert(r.assignment.clone());
+        }
+        self.shared.arrived.notify_waiters();
+        Some((report, digest, r.assignment))
+    }
+
+    /// Skips own and already-seen reports; counts the rest.
+    fn admit(&self, report: ExecutionReport) -> Option<(ExecutionReport, B256)> {
+        let c = &self.shared.counters;
         if report.performer == self.signer.address() {
             bump(&c.own_reports);
             return None;
@@ -414,7 +469,9 @@ impl Shared {
     }
 }
 
-/// Checks one report and publishes the signed verdict.
+/// Checks one report and publishes the signed verdict; `assignment` is the one a recovered
+/// report came with (otherwise the cached attempt naming the performer is used).
+#[allow(clippy::too_many_arguments)]
 async fn attest(
     shared: Arc<Shared>,
     attester: Arc<Attester>,
@@ -423,16 +480,22 @@ async fn attest(
     config: ServiceConfig,
     report: ExecutionReport,
     digest: B256,
+    assignment: Option<Assignment>,
 ) {
     let c = &shared.counters;
     let Ok(_permit) = shared.permits.acquire().await else {
         return;
     };
     let deadline = Instant::now() + config.assignment_wait;
-    let verdict = match shared
-        .assignment(report.task_id, report.performer, deadline)
-        .await
-    {
+    let assignment = match assignment {
+        Some(a) => Some(a),
+        None => {
+            shared
+                .assignment(report.task_id, report.performer, deadline)
+                .await
+        }
+    };
+    let verdict = match assignment {
         None => {
             bump(&c.unknown_tasks);
             RejectReason::UnknownTask.verdict()

@@ -26,7 +26,6 @@ use triggerx_core::{
 };
 
 use super::{Engine, Error, Status, static_calldata};
-use crate::attester::receipt_digest_of;
 
 /// Counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -193,8 +192,8 @@ async fn perform(
 }
 
 /// The execution report for assignment `a` executed by `performer` with `calldata` in
-/// `outcome`. The receipt digest is computed by [`receipt_digest_of`], the same function the
-/// attester checks it with.
+/// `outcome`: [`protocol::report_from_receipt`], the function the scheduler also rebuilds lost
+/// reports with (its receipt digest is the one the attester checks).
 pub fn report_for(
     a: &Assignment,
     performer: Address,
@@ -202,15 +201,11 @@ pub fn report_for(
     outcome: &super::Outcome,
     at: triggerx_core::Timestamp,
 ) -> ExecutionReport {
-    ExecutionReport {
-        task_id: a.task.id,
+    protocol::report_from_receipt(
+        &a.task,
         performer,
-        evidence: a.task.evidence.clone(),
-        inputs_digest: keccak256(calldata),
-        tx_hash: outcome.tx_hash,
-        block_number: outcome.block_number,
-        receipt_digest: receipt_digest_of(&outcome.receipt),
-        gas_used: outcome.gas_used,
-        reported_at: at,
-    }
+        keccak256(calldata),
+        &outcome.receipt,
+        at,
+    )
 }

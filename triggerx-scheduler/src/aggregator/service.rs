@@ -6,7 +6,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use alloy::primitives::Address;
 use tokio::{sync::mpsc, task::JoinSet};
 use triggerx_core::{
-    protocol::{self, Assignment, topics},
+    protocol::{self, Assignment, RecoveredReport, topics},
     transport::{Message, Transport},
     types::{Attestation, ExecutionReport},
 };
@@ -24,6 +24,7 @@ pub struct AggregatorService {
     attestations: mpsc::Receiver<Message>,
     reports: mpsc::Receiver<Message>,
     assignments: mpsc::Receiver<Message>,
+    recovered: mpsc::Receiver<Message>,
 }
 
 impl AggregatorService {
@@ -35,6 +36,7 @@ impl AggregatorService {
             attestations: transport.subscribe(topics::ATTESTATIONS, queue),
             reports: transport.subscribe(topics::REPORTS, queue),
             assignments: transport.subscribe(topics::ASSIGNMENTS, queue),
+            recovered: transport.subscribe(topics::RECOVERED, queue),
             aggregator,
             transport,
             tick: Duration::from_secs(1),
@@ -75,6 +77,7 @@ impl AggregatorService {
         let mut attestations = std::mem::replace(&mut self.attestations, mpsc::channel(1).1);
         let mut reports = std::mem::replace(&mut self.reports, mpsc::channel(1).1);
         let mut assignments = std::mem::replace(&mut self.assignments, mpsc::channel(1).1);
+        let mut recovered = std::mem::replace(&mut self.recovered, mpsc::channel(1).1);
         let mut ticker = tokio::time::interval(self.tick.max(Duration::from_millis(10)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut work: JoinSet<Vec<SettledVerdict>> = JoinSet::new();
@@ -101,6 +104,19 @@ impl AggregatorService {
                         && self.aggregator.observe_assignment(&a)
                     {
                         self.spawn_tick(&mut work);
+                    }
+                }
+                // A report the scheduler rebuilt from the chain, with its assignment: both are
+                // remembered like a performer's report and an assignment.
+                msg = recovered.recv() => {
+                    let msg = msg.ok_or(Error::TransportClosed)?;
+                    if self.scheduler.is_some_and(|s| s != msg.sender) {
+                        inc(&self.aggregator.counters().untrusted_assignments);
+                    } else if let Some(r) = self.decode::<RecoveredReport>(&msg) {
+                        let waiting = self.aggregator.observe_assignment(&r.assignment);
+                        if self.aggregator.observe_report(&r.report) || waiting {
+                            self.spawn_tick(&mut work);
+                        }
                     }
                 }
                 _ = ticker.tick() => self.spawn_tick(&mut work),

@@ -14,7 +14,19 @@
 //! - an executed task not settled (accepted/rejected by the aggregator) within `settle_timeout`
 //!   ends `failed` with the reason.
 //!
+//! With a chain client ([`Assigner::with_chain`]) nothing executed on-chain is lost
+//! ([`recovery`]): before reassigning a task whose deadline passed, and at start-up for tasks
+//! left `assigned` or `executed`, the assigner asks the hub whether the task was executed. If it
+//! was, it rebuilds the report from the hub's `TaskExecuted` log and the receipt and relays it
+//! with the assignment as a [`RecoveredReport`] on [`topics::RECOVERED`]; the attesters check it
+//! like any report and the task settles. Every assignment is also kept in the store's
+//! checkpoints, so the attempt the attesters need survives a restart.
+//!
 //! Every transition is persisted through the store before anything is published.
+//!
+//! [`RecoveredReport`]: triggerx_core::protocol::RecoveredReport
+
+pub mod recovery;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -22,6 +34,7 @@ use alloy_primitives::Address;
 use tokio::sync::mpsc;
 use triggerx_core::{
     TaskId, Timestamp,
+    chain::ChainClient,
     clock::Clock,
     protocol::{self, Assignment, topics},
     selection::{Candidate, select_performer},
@@ -43,6 +56,9 @@ pub struct Config {
     pub max_attempts: u32,
     /// How long an executed task may wait for its verdict (default 5 min).
     pub settle_timeout: Duration,
+    /// The first block searched for a task's `TaskExecuted` log when recovering a lost report
+    /// (default 0; set it to the hub's deployment block on a long chain).
+    pub recovery_from_block: u64,
 }
 
 impl Config {
@@ -53,6 +69,7 @@ impl Config {
             execution_timeout: Duration::from_secs(30),
             max_attempts: 3,
             settle_timeout: Duration::from_secs(300),
+            recovery_from_block: 0,
         }
     }
 }
@@ -70,12 +87,24 @@ pub struct Stats {
     pub reports_ignored: u64,
     /// Tasks that ended failed.
     pub failed: u64,
+    /// Reports rebuilt from the chain and relayed (a task executed on-chain without its
+    /// performer's report, or not attested before a restart).
+    pub recovered: u64,
+    /// Hub look-ups that failed (the task was then handled as if not executed).
+    pub recovery_errors: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Tracked {
-    performers: Vec<Address>,
+    /// Every attempt published for the task, oldest first.
+    assignments: Vec<Assignment>,
     deadline: Timestamp,
+}
+
+impl Tracked {
+    fn performers(&self) -> impl Iterator<Item = Address> + '_ {
+        self.assignments.iter().map(|a| a.performer)
+    }
 }
 
 /// The scheduler's dispatcher and task tracker; see the [module docs](self).
@@ -84,6 +113,7 @@ pub struct Assigner {
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
     config: Config,
+    chain: Option<Arc<dyn ChainClient>>,
     tracked: HashMap<TaskId, Tracked>,
     stats: Stats,
 }
@@ -114,9 +144,17 @@ impl Assigner {
             transport,
             clock,
             config,
+            chain: None,
             tracked: HashMap::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Reads the hub through `client` to recover executions whose report was lost (see the
+    /// [module docs](self)). Without it, such a task is reassigned and ends `failed`.
+    pub fn with_chain(mut self, client: Arc<dyn ChainClient>) -> Self {
+        self.chain = Some(client);
+        self
     }
 
     /// The counters.
@@ -156,32 +194,9 @@ impl Assigner {
                     n += 1;
                     match status {
                         TaskStatus::Created => self.assign(task).await?,
-                        TaskStatus::Assigned => {
-                            // The old deadline is unknown after a restart: give it a fresh one.
-                            let performers = task.performer.into_iter().collect();
-                            let deadline = self
-                                .clock
-                                .now()
-                                .add_millis(ms(self.config.execution_timeout));
-                            self.tracked.insert(
-                                task.id,
-                                Tracked {
-                                    performers,
-                                    deadline,
-                                },
-                            );
-                        }
-                        _ => {
-                            let deadline =
-                                self.clock.now().add_millis(ms(self.config.settle_timeout));
-                            self.tracked.insert(
-                                task.id,
-                                Tracked {
-                                    performers: Vec::new(),
-                                    deadline,
-                                },
-                            );
-                        }
+                        // After a restart the old deadline is unknown, and the attesters may
+                        // have lost the assignment and the report: ask the chain first.
+                        _ => self.resume(task).await?,
                     }
                 }
                 match page.next {
@@ -218,15 +233,6 @@ impl Assigner {
             &TaskUpdate::assign(performer, now),
         )?;
         let deadline = now.add_millis(ms(self.config.execution_timeout));
-        let mut performers = excluded.clone();
-        performers.push(performer);
-        self.tracked.insert(
-            task.id,
-            Tracked {
-                performers,
-                deadline,
-            },
-        );
         let assignment = Assignment {
             task: stored,
             job,
@@ -237,6 +243,10 @@ impl Assigner {
             hub: self.config.hub,
             deadline,
         };
+        let tracked = self.tracked.entry(task.id).or_default();
+        tracked.assignments.push(assignment.clone());
+        tracked.deadline = deadline;
+        recovery::persist(self.store.as_ref(), task.id, &tracked.assignments)?;
         self.transport
             .publish(topics::ASSIGNMENTS, protocol::encode(&assignment))
             .await
@@ -254,14 +264,10 @@ impl Assigner {
         match self.store.transition_task(id, from, &update) {
             Ok(_) => {
                 self.stats.failed += 1;
-                self.tracked.remove(&id);
-                Ok(())
+                self.forget(id)
             }
             // Settled or changed meanwhile: nothing to fail.
-            Err(triggerx_core::Error::Conflict { .. }) => {
-                self.tracked.remove(&id);
-                Ok(())
-            }
+            Err(triggerx_core::Error::Conflict { .. }) => self.forget(id),
             Err(e) => Err(e.into()),
         }
     }
@@ -276,28 +282,14 @@ impl Assigner {
         let known = self
             .tracked
             .get(&report.task_id)
-            .is_some_and(|t| t.performers.contains(&msg.sender));
+            .is_some_and(|t| t.performers().any(|p| p == msg.sender));
         if !known || report.performer != msg.sender {
             self.stats.reports_ignored += 1;
             return Ok(());
         }
-        let mut update = TaskUpdate::new(TaskStatus::Executed, self.clock.now());
-        update.tx_hash = Some(report.tx_hash);
-        update.block_number = Some(report.block_number);
-        match self
-            .store
-            .transition_task(report.task_id, TaskStatus::Assigned, &update)
-        {
-            Ok(_) => {
+        match self.mark_executed(&report) {
+            Ok(()) => {
                 self.stats.executed += 1;
-                let deadline = self.clock.now().add_millis(ms(self.config.settle_timeout));
-                self.tracked.insert(
-                    report.task_id,
-                    Tracked {
-                        performers: Vec::new(),
-                        deadline,
-                    },
-                );
                 Ok(())
             }
             Err(triggerx_core::Error::Conflict { .. }) => {
@@ -306,6 +298,19 @@ impl Assigner {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Moves the task `assigned → executed` with the report's performer and transaction, and
+    /// gives it the settle deadline.
+    fn mark_executed(&mut self, report: &ExecutionReport) -> triggerx_core::Result<()> {
+        let update = TaskUpdate::new(TaskStatus::Executed, self.clock.now())
+            .with_performer(report.performer)
+            .with_execution(report.tx_hash, report.block_number);
+        self.store
+            .transition_task(report.task_id, TaskStatus::Assigned, &update)?;
+        let deadline = self.clock.now().add_millis(ms(self.config.settle_timeout));
+        self.tracked.entry(report.task_id).or_default().deadline = deadline;
+        Ok(())
     }
 
     /// Reassigns or fails the tasks whose deadline has passed; forgets settled ones.
@@ -323,11 +328,13 @@ impl Assigner {
                 continue;
             };
             match task.status {
+                // Executed on-chain, but the report never came: settle it from the chain.
+                TaskStatus::Assigned if self.recover_execution(&task).await? => {}
                 TaskStatus::Assigned if task.attempts < self.config.max_attempts => {
                     let excluded = self
                         .tracked
-                        .remove(&id)
-                        .map(|t| t.performers)
+                        .get(&id)
+                        .map(|t| t.performers().collect())
                         .unwrap_or_default();
                     self.assign_attempt(task, excluded).await?;
                 }
@@ -345,9 +352,7 @@ impl Assigner {
                     );
                     self.fail(id, task.status, &reason)?;
                 }
-                _ => {
-                    self.tracked.remove(&id);
-                }
+                _ => self.forget(id)?,
             }
         }
         Ok(())
