@@ -59,6 +59,11 @@ struct Net {
     /// transport node, a spare engine on its key for tests that act as that keeper).
     performers: Vec<(Address, PerformerService, Arc<dyn Transport>, Engine)>,
     stop_rx: tokio::sync::watch::Receiver<bool>,
+    scheduler_key: PrivateKeySigner,
+    /// The scheduler's transport node (tests publish through it as the scheduler).
+    scheduler: Arc<dyn Transport>,
+    /// Every keeper's transport node.
+    nodes: Vec<(Address, Arc<dyn Transport>)>,
 }
 
 fn stopped(
@@ -72,6 +77,11 @@ fn stopped(
 
 /// Starts a devnet and every network role over one in-process transport.
 async fn start() -> Net {
+    start_with(true).await
+}
+
+/// Starts a devnet and the network roles; without `attest`, no attester runs.
+async fn start_with(attest: bool) -> Net {
     let anvil = Anvil::start(AnvilOptions::default()).await.expect("anvil");
     let devnet = Devnet::deploy(
         &anvil,
@@ -84,8 +94,28 @@ async fn start() -> Net {
     .expect("devnet");
     let client: Arc<dyn ChainClient> = Arc::new(AlloyClient::http(&devnet.endpoint).unwrap());
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    launch(
+        anvil,
+        devnet,
+        client,
+        store,
+        PrivateKeySigner::random(),
+        attest,
+    )
+    .await
+}
+
+/// Starts every network role (on a new in-process network) over an existing chain and store:
+/// the first start, or a restart of the whole network.
+async fn launch(
+    anvil: Anvil,
+    devnet: Devnet,
+    client: Arc<dyn ChainClient>,
+    store: Arc<dyn Store>,
+    scheduler_key: PrivateKeySigner,
+    attest: bool,
+) -> Net {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let scheduler_key = PrivateKeySigner::random();
     let aggregator_key = devnet.users[5].clone();
     let mut members: HashSet<Address> = devnet.keepers.iter().map(|k| k.address()).collect();
     members.insert(scheduler_key.address());
@@ -97,6 +127,7 @@ async fn start() -> Net {
     let a = devnet.addresses;
     let mut attesters = Vec::new();
     let mut performers = Vec::new();
+    let mut nodes = Vec::new();
 
     // Keepers: registered on-chain by the devnet; online in the store (the health service's job).
     for k in &devnet.keepers {
@@ -129,6 +160,10 @@ async fn start() -> Net {
             node.clone(),
             engine_for_tests(&client, &k.signer).await,
         ));
+        nodes.push((k.address(), node.clone()));
+        if !attest {
+            continue;
+        }
         attesters.push(attester.monitor());
         let s = stopped(&stop_rx);
         tasks.push(tokio::spawn(async move {
@@ -147,7 +182,8 @@ async fn start() -> Net {
     );
     let aggregator =
         Arc::new(Aggregator::new(config, store.clone(), clock.clone()).expect("aggregator"));
-    let service = AggregatorService::new(aggregator.clone(), agg_node, 1024);
+    let service = AggregatorService::new(aggregator.clone(), agg_node, 1024)
+        .with_trusted_scheduler(scheduler_key.address());
     let s = stopped(&stop_rx);
     tasks.push(tokio::spawn(async move {
         service.run(s).await.expect("aggregator runs");
@@ -155,15 +191,20 @@ async fn start() -> Net {
 
     // Scheduler: engines feed one dispatcher; the assigner publishes assignments.
     let sched_node: Arc<dyn Transport> =
-        Arc::new(net.join(scheduler_key, members.clone(), clock.clone()));
+        Arc::new(net.join(scheduler_key.clone(), members.clone(), clock.clone()));
     let (dispatcher, rx) = ChannelDispatcher::new(1024);
     // A short execution deadline so the backup test does not wait long.
     let assign_config = assign::Config {
         execution_timeout: Duration::from_secs(4),
         ..assign::Config::new(a.task_hub)
     };
-    let assigner = Assigner::new(store.clone(), sched_node, clock.clone(), assign_config)
-        .with_chain(client.clone());
+    let assigner = Assigner::new(
+        store.clone(),
+        sched_node.clone(),
+        clock.clone(),
+        assign_config,
+    )
+    .with_chain(client.clone());
     let s = stopped(&stop_rx);
     tasks.push(tokio::spawn(async move {
         assigner
@@ -183,6 +224,9 @@ async fn start() -> Net {
         attesters,
         performers,
         stop_rx,
+        scheduler_key,
+        scheduler: sched_node,
+        nodes,
     }
 }
 
@@ -294,6 +338,46 @@ impl Net {
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
+    }
+
+    /// Stops every role and starts new ones (new attesters, aggregator, assigner and
+    /// performers, a new network) over the same chain and store, attesting this time.
+    async fn restart(self) -> Net {
+        self.stop.send(true).unwrap();
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        launch(
+            self._anvil,
+            self.devnet,
+            self.client,
+            self.store,
+            self.scheduler_key,
+            true,
+        )
+        .await
+    }
+
+    /// The attesters' counters, summed.
+    fn attester_totals(&self) -> attester::Stats {
+        let mut t = attester::Stats::default();
+        for s in self.attesters.iter().map(|m| m.stats()) {
+            t.approved += s.approved;
+            t.rejected += s.rejected;
+            t.recovered_reports += s.recovered_reports;
+            t.untrusted_recovered += s.untrusted_recovered;
+            t.own_reports += s.own_reports;
+        }
+        t
+    }
+
+    /// The transport node and spare engine of keeper `k`.
+    fn keeper(&self, k: Address) -> (Arc<dyn Transport>, Engine) {
+        self.performers
+            .iter()
+            .find(|p| p.0 == k)
+            .map(|p| (p.2.clone(), p.3.clone()))
+            .expect("a keeper")
     }
 }
 
@@ -632,5 +716,216 @@ async fn a_lying_performer_is_rejected_on_chain() {
         "the lie did execute; it is not accepted"
     );
     run.abort();
+    net.stop().await;
+}
+
+/// Waits until `task` has status `status` in the store.
+async fn wait_status(net: &Net, task: TaskId, status: TaskStatus) -> Task {
+    for _ in 0..300 {
+        if let Some(t) = net.store.get_task(task).unwrap()
+            && t.status == status
+        {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!(
+        "task {task} not {status:?} within 60 s: {:#?}",
+        net.store.get_task(task).unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_execution_whose_report_was_lost_is_settled_from_the_chain() {
+    let mut net = start().await;
+    let counter = net.devnet.addresses.counter;
+    let due = Timestamp::from_secs(Timestamp::now().as_secs() + 3);
+    let j = net
+        .register(at_job(UNREGISTERED, net.owner(), due, counter))
+        .await;
+    let id = j.id;
+    let task_id = Occurrence::Time { job: id, due }.task_id();
+    let mute = net.selected(task_id, 0, &[]);
+    let (node, engine) = net.keeper(mute);
+    let mut assignments = node.subscribe(topics::ASSIGNMENTS, 16);
+    net.run_performers(&[mute]);
+    net.store.insert_job(&j).unwrap();
+    let run = run_time_engine(&net);
+    let msg = tokio::time::timeout(Duration::from_secs(30), assignments.recv())
+        .await
+        .expect("assignment")
+        .unwrap();
+    let a: Assignment = protocol::decode(&msg.payload).unwrap();
+    assert_eq!(a.performer, mute);
+    // The performer executes honestly through the hub, then dies before reporting.
+    let outcome = engine
+        .execute_task(a.hub, a.task.id, a.job.id, &a.job.action)
+        .await
+        .expect("executed");
+    let task = net.wait_settled(id).await;
+    net.assert_accepted_once(&task).await;
+    assert_eq!(task.attempts, 1, "no backup was assigned: {task:#?}");
+    assert_eq!(task.performer, Some(mute));
+    assert_eq!(task.tx_hash, Some(outcome.tx_hash), "the tx from the chain");
+    assert_eq!(task.block_number, Some(outcome.block_number));
+    assert_eq!(counter_value(&net).await, U256::from(1), "executed once");
+    let t = net.attester_totals();
+    assert_eq!(
+        t.recovered_reports, 2,
+        "the two other keepers checked it: {t:?}"
+    );
+    assert_eq!(t.own_reports, 1, "the performer does not attest itself");
+    assert_eq!(t.rejected, 0);
+    run.abort();
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_executed_task_is_settled_after_the_network_restarts() {
+    // First run: no attester, so the task stays `executed` (its report seen by the assigner).
+    let mut net = start_with(false).await;
+    let counter = net.devnet.addresses.counter;
+    let due = Timestamp::from_secs(Timestamp::now().as_secs() + 2);
+    let j = net
+        .register(at_job(UNREGISTERED, net.owner(), due, counter))
+        .await;
+    let id = j.id;
+    let task_id = Occurrence::Time { job: id, due }.task_id();
+    net.run_performers(&[]);
+    net.store.insert_job(&j).unwrap();
+    let run = run_time_engine(&net);
+    let executed = wait_status(&net, task_id, TaskStatus::Executed).await;
+    run.abort();
+    // The whole network stops; new attesters, aggregator and assigner start over the store.
+    let mut net = net.restart().await;
+    net.run_performers(&[]);
+    let task = net.wait_settled(id).await;
+    net.assert_accepted_once(&task).await;
+    assert_eq!(task.tx_hash, executed.tx_hash);
+    assert_eq!(task.performer, executed.performer);
+    assert_eq!(counter_value(&net).await, U256::from(1), "executed once");
+    let t = net.attester_totals();
+    assert_eq!(t.recovered_reports, 2, "{t:?}");
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn recovered_reports_from_others_or_with_foreign_facts_are_never_approved() {
+    let mut net = start().await;
+    net.run_performers(&[]);
+    let counter = net.devnet.addresses.counter;
+    let owner = net.owner();
+    // Task 1 executes and settles normally.
+    let due = Timestamp::from_secs(Timestamp::now().as_secs() + 2);
+    let j1 = net
+        .register(at_job(UNREGISTERED, owner, due, counter))
+        .await;
+    net.store.insert_job(&j1).unwrap();
+    let run = run_time_engine(&net);
+    let t1 = net.wait_settled(j1.id).await;
+    net.assert_accepted_once(&t1).await;
+    run.abort();
+    let before = net.attester_totals();
+    let receipt = net
+        .client
+        .transaction_receipt(t1.tx_hash.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Task 2 of another registered job, due in an hour: never executed. A relay claims the
+    // execution of task 1 for it.
+    let due2 = Timestamp::from_secs(Timestamp::now().as_secs() + 3600);
+    let j2 = net
+        .register(at_job(UNREGISTERED, owner, due2, counter))
+        .await;
+    let occurrence = Occurrence::Time {
+        job: j2.id,
+        due: due2,
+    };
+    let task2 = Task::new(
+        occurrence,
+        triggerx_core::types::Evidence::Time { due: due2 },
+        Timestamp::now(),
+    );
+    let candidates: Vec<Candidate> = net
+        .store
+        .list_keepers(&KeeperFilter::SELECTABLE)
+        .unwrap()
+        .into_iter()
+        .map(|k| Candidate {
+            address: k.address,
+            power: k.voting_power,
+        })
+        .collect();
+    let performer = t1.performer.unwrap();
+    // Exclude the others so the selection names task 1's performer (the tx's sender).
+    let excluded: Vec<Address> = candidates
+        .iter()
+        .map(|c| c.address)
+        .filter(|a| *a != performer)
+        .collect();
+    let assignment = Assignment {
+        task: task2.clone(),
+        job: j2.clone(),
+        attempt: 0,
+        performer,
+        candidates,
+        excluded,
+        hub: net.devnet.addresses.task_hub,
+        deadline: Timestamp::now().add_millis(30_000),
+    };
+    assert!(assignment.selection_is_valid());
+    let inputs = Bytes::from(Function::parse("increment()").unwrap().selector().to_vec());
+    let report = protocol::report_from_receipt(
+        &task2,
+        performer,
+        alloy::primitives::keccak256(&inputs),
+        &receipt,
+        Timestamp::now(),
+    );
+    let forged = protocol::RecoveredReport { assignment, report };
+
+    // (c) relayed by a keeper, not the scheduler: dropped and counted by every other attester.
+    let (_, relay) = net
+        .nodes
+        .iter()
+        .find(|(k, _)| *k != performer)
+        .cloned()
+        .unwrap();
+    relay
+        .publish(topics::RECOVERED, protocol::encode(&forged))
+        .await
+        .unwrap();
+    // (d) relayed by the scheduler: checked against the chain and rejected (the transaction
+    // executed task 1, not task 2).
+    net.scheduler
+        .publish(topics::RECOVERED, protocol::encode(&forged))
+        .await
+        .unwrap();
+    let mut after = net.attester_totals();
+    for _ in 0..150 {
+        after = net.attester_totals();
+        if after.rejected >= before.rejected + 2 && after.untrusted_recovered >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(after.untrusted_recovered >= 2, "{after:?}");
+    assert_eq!(
+        after.recovered_reports,
+        before.recovered_reports + 2,
+        "only the scheduler's relay is checked: {after:?}"
+    );
+    assert_eq!(after.rejected, before.rejected + 2, "{after:?}");
+    assert_eq!(after.approved, before.approved, "never approved: {after:?}");
+    let registry = KeeperRegistry::new(net.devnet.addresses.keeper_registry, &net.devnet.provider);
+    assert_ne!(
+        registry.settlement(task2.id.0).call().await.unwrap(),
+        1,
+        "task 2 is never accepted"
+    );
+    let hub = TaskHub::new(net.devnet.addresses.task_hub, &net.devnet.provider);
+    assert!(!hub.executed(task2.id.0).call().await.unwrap());
     net.stop().await;
 }
