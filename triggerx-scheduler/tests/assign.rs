@@ -256,3 +256,205 @@ async fn no_keeper_or_no_verdict_ends_failed() {
 async fn env_with_one() -> Env {
     env(1).await
 }
+
+/// Against a real anvil: tasks executed through the hub whose performer never reported are not
+/// reassigned; their reports are rebuilt from the chain and relayed, also after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_without_a_report_are_relayed_from_the_chain() {
+    use alloy::primitives::keccak256;
+    use triggerx_core::{
+        chain::{
+            AlloyClient, ChainClient,
+            anvil::{Anvil, AnvilOptions, Devnet, DevnetOptions},
+        },
+        protocol::RecoveredReport,
+    };
+
+    let anvil = Anvil::start(AnvilOptions::default()).await.expect("anvil");
+    let devnet = Devnet::deploy(
+        &anvil,
+        DevnetOptions {
+            keepers: 2,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("devnet");
+    let client: Arc<dyn ChainClient> = Arc::new(AlloyClient::http(&devnet.endpoint).unwrap());
+    let hub = devnet.addresses.task_hub;
+    let counter = devnet.addresses.counter;
+    let owner = devnet.users[1].clone();
+    let job_id = devnet
+        .create_job(&owner, counter, (T0 + 86_400) as u64)
+        .await
+        .unwrap();
+    devnet
+        .deposit(owner.address(), U256::from(10u64).pow(U256::from(18u64)))
+        .await
+        .unwrap();
+    let mut j = job();
+    j.id = job_id;
+    j.owner = owner.address();
+    j.action.target = counter;
+    let calldata = Bytes::from(j.action.selector().to_vec());
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    store.insert_job(&j).unwrap();
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let sys: Arc<dyn Clock> = Arc::new(triggerx_core::clock::SystemClock);
+    let net = InProcessNetwork::new(NetConfig::default());
+    let scheduler_key = key(100);
+    let mut members: HashSet<Address> = devnet.keepers.iter().map(|k| k.address()).collect();
+    members.insert(scheduler_key.address());
+    let members = Arc::new(Members(members));
+    let scheduler: Arc<dyn Transport> =
+        Arc::new(net.join(scheduler_key, members.clone(), sys.clone()));
+    let watcher: Arc<dyn Transport> = Arc::new(net.join(
+        devnet.keepers[0].signer.clone(),
+        members.clone(),
+        sys.clone(),
+    ));
+    for k in &devnet.keepers {
+        let mut keeper = Keeper::new(k.address(), k.voting_power, Timestamp::from_secs(T0));
+        keeper.online = true;
+        store.upsert_keeper(&keeper).unwrap();
+    }
+    let config = Config {
+        execution_timeout: Duration::from_secs(30),
+        ..Config::new(hub)
+    };
+    let assigner = |store: &Arc<dyn Store>| {
+        Assigner::new(
+            store.clone(),
+            scheduler.clone(),
+            Arc::new(clock.clone()),
+            config,
+        )
+        .with_chain(client.clone())
+    };
+    let mut first = assigner(&store);
+    let mut assignments = watcher.subscribe(topics::ASSIGNMENTS, 16);
+    let mut recovered = watcher.subscribe(topics::RECOVERED, 16);
+    let task_of = |n: i64| {
+        let mut t = task(n);
+        let due = Timestamp::from_secs(T0 + 60 * n);
+        t.occurrence = Occurrence::Time { job: job_id, due };
+        t.id = t.occurrence.task_id();
+        t.job_id = job_id;
+        t
+    };
+    // Task 1 executed by its performer, task 2 by the other keeper, task 3 by nobody.
+    let tasks = [task_of(1), task_of(2), task_of(3)];
+    let mut published = Vec::new();
+    for t in &tasks {
+        store.create_task(t).unwrap();
+        first.assign(t.clone()).await.unwrap();
+        published.push(next_assignment(&mut assignments).await);
+    }
+    let signer_of = |a: Address| {
+        devnet
+            .keepers
+            .iter()
+            .find(|k| k.address() == a)
+            .unwrap()
+            .signer
+            .clone()
+    };
+    let other = |a: Address| {
+        devnet
+            .keepers
+            .iter()
+            .map(|k| k.address())
+            .find(|k| *k != a)
+            .unwrap()
+    };
+    let mut receipts = Vec::new();
+    for (a, by) in [
+        (&published[0], published[0].performer),
+        (&published[1], other(published[1].performer)),
+    ] {
+        let receipt = devnet
+            .task_hub(&devnet.provider_for(&signer_of(by)))
+            .execute(
+                a.task.id.0,
+                job_id.0,
+                counter,
+                U256::ZERO,
+                calldata.clone(),
+                U256::from(1_000_000u64),
+            )
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert!(receipt.status());
+        receipts.push((by, receipt));
+    }
+    clock.advance_millis(31_000);
+    first.check_deadlines().await.unwrap();
+    let stats = first.stats();
+    assert_eq!(stats.recovered, 2, "{stats:?}");
+    assert_eq!(stats.reassigned, 1, "only the unexecuted task 3: {stats:?}");
+    let mut relayed = Vec::new();
+    for _ in 0..2 {
+        let msg = tokio::time::timeout(Duration::from_secs(5), recovered.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        relayed.push(protocol::decode::<RecoveredReport>(&msg.payload).unwrap());
+    }
+    for (i, ((by, receipt), a)) in receipts.iter().zip(&published).enumerate() {
+        let r = relayed
+            .iter()
+            .find(|r| r.report.task_id == a.task.id)
+            .unwrap_or_else(|| panic!("task {} relayed", i + 1));
+        assert_eq!(r.report.performer, *by, "the tx's sender");
+        assert_eq!(r.report.tx_hash, receipt.transaction_hash);
+        assert_eq!(r.report.block_number, receipt.block_number.unwrap());
+        assert_eq!(r.report.gas_used, receipt.gas_used);
+        assert_eq!(
+            r.report.receipt_digest,
+            protocol::receipt_digest_of(receipt)
+        );
+        assert_eq!(r.report.inputs_digest, keccak256(&calldata));
+        assert_eq!(
+            r.assignment, *a,
+            "relayed with the attempt the scheduler published"
+        );
+        let stored = store.get_task(a.task.id).unwrap().unwrap();
+        assert_eq!(stored.status, TaskStatus::Executed);
+        assert_eq!(stored.performer, Some(*by));
+        assert_eq!(stored.tx_hash, Some(receipt.transaction_hash));
+    }
+    // Task 2's executor was never assigned: relayed with the attempt that names someone else
+    // (the attesters reject it).
+    assert_ne!(published[1].performer, receipts[1].0);
+    assert_eq!(
+        store.get_task(tasks[2].id).unwrap().unwrap().attempts,
+        2,
+        "task 3 went to a backup"
+    );
+
+    // A restart: a new assigner over the same store relays both again, with the kept attempts.
+    drop(first);
+    let mut second = assigner(&store);
+    second.recover().await.unwrap();
+    assert_eq!(second.stats().recovered, 2, "{:?}", second.stats());
+    for _ in 0..2 {
+        let msg = tokio::time::timeout(Duration::from_secs(5), recovered.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let r: RecoveredReport = protocol::decode(&msg.payload).unwrap();
+        let original = relayed
+            .iter()
+            .find(|x| x.report.task_id == r.report.task_id)
+            .unwrap();
+        assert_eq!(r.assignment, original.assignment);
+        assert_eq!(
+            protocol::report_digest(&r.report),
+            protocol::report_digest(&original.report)
+        );
+    }
+}
