@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     Membership, Message, Request, Stats, StatsSnapshot, Transport, TransportError, check_limits,
     envelope::{SignedMessage, Verifier},
+    local::{Local, split_id, with_id},
 };
 use crate::clock::Clock;
 
@@ -93,8 +94,7 @@ impl InProcessNetwork {
             ),
             members,
             stats: Stats::default(),
-            subscribers: Mutex::new(HashMap::new()),
-            servers: Mutex::new(HashMap::new()),
+            local: Local::default(),
             pending: Mutex::new(HashMap::new()),
         });
         let receiver = node.clone();
@@ -142,8 +142,7 @@ struct Node {
     verifier: Verifier,
     members: Arc<dyn Membership>,
     stats: Stats,
-    subscribers: Mutex<HashMap<String, Vec<mpsc::Sender<Message>>>>,
-    servers: Mutex<HashMap<String, mpsc::Sender<Request>>>,
+    local: Local,
     pending: Mutex<HashMap<u64, (Address, oneshot::Sender<Bytes>)>>,
 }
 
@@ -173,7 +172,7 @@ impl Node {
                 }
             };
             if let Some(topic) = msg.topic.strip_prefix("pub/") {
-                self.deliver(topic, &msg);
+                self.local.deliver(topic, &msg, &self.stats);
             } else if let Some(kind) = msg.topic.strip_prefix("req/") {
                 let kind = kind.to_owned();
                 self.handle_request(&kind, msg);
@@ -185,38 +184,14 @@ impl Node {
         }
     }
 
-    fn deliver(&self, topic: &str, msg: &SignedMessage) {
-        let mut subs = self.subscribers.lock().expect("subscribers lock");
-        let Some(list) = subs.get_mut(topic) else {
-            return;
-        };
-        list.retain(|s| !s.is_closed());
-        for s in list.iter() {
-            let m = Message {
-                topic: topic.to_owned(),
-                sender: msg.sender,
-                payload: msg.payload.clone(),
-                timestamp: msg.timestamp,
-            };
-            match s.try_send(m) {
-                Ok(()) => self.stats.delivered(),
-                Err(_) => self.stats.lagged(),
-            }
-        }
-    }
-
     fn handle_request(self: &Arc<Self>, kind: &str, msg: SignedMessage) {
         let Some((id, body)) = split_id(&msg.payload) else {
             self.stats.dropped(super::DropReason::Malformed);
             return;
         };
-        let server = self
-            .servers
-            .lock()
-            .expect("servers lock")
-            .get(kind)
-            .cloned();
-        let Some(server) = server else { return };
+        let Some(server) = self.local.server(kind) else {
+            return;
+        };
         let (reply_tx, reply_rx) = oneshot::channel();
         let req = Request::new(msg.sender, kind.to_owned(), body, reply_tx);
         if server.try_send(req).is_err() {
@@ -229,9 +204,7 @@ impl Node {
         let to = msg.sender;
         tokio::spawn(async move {
             if let Ok(body) = reply_rx.await {
-                let mut payload = id.to_be_bytes().to_vec();
-                payload.extend_from_slice(&body);
-                let frame = node.sign(&format!("resp/{kind}"), Bytes::from(payload));
+                let frame = node.sign(&format!("resp/{kind}"), with_id(id, &body));
                 if let Some(inbox) = node.network.inbox(to) {
                     let _ = inbox.try_send(frame);
                 }
@@ -255,11 +228,6 @@ impl Node {
             self.stats.delivered();
         }
     }
-}
-
-fn split_id(payload: &Bytes) -> Option<(u64, Bytes)> {
-    let id = u64::from_be_bytes(payload.get(..8)?.try_into().ok()?);
-    Some((id, payload.slice(8..)))
 }
 
 /// One node's handle on an [`InProcessNetwork`]. Clones share the node.
@@ -295,15 +263,7 @@ impl Transport for InProcessTransport {
     }
 
     fn subscribe(&self, topic: &str, capacity: usize) -> mpsc::Receiver<Message> {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        self.node
-            .subscribers
-            .lock()
-            .expect("subscribers lock")
-            .entry(topic.to_owned())
-            .or_default()
-            .push(tx);
-        rx
+        self.node.local.subscribe(topic, capacity)
     }
 
     async fn request(
@@ -326,9 +286,9 @@ impl Transport for InProcessTransport {
             .lock()
             .expect("pending lock")
             .insert(id, (peer, tx));
-        let mut body = id.to_be_bytes().to_vec();
-        body.extend_from_slice(&payload);
-        let frame = self.node.sign(&format!("req/{kind}"), Bytes::from(body));
+        let frame = self
+            .node
+            .sign(&format!("req/{kind}"), with_id(id, &payload));
         if inbox.try_send(frame).is_err() {
             self.node.pending.lock().expect("pending lock").remove(&id);
             return Err(TransportError::UnknownPeer(peer));
@@ -343,13 +303,7 @@ impl Transport for InProcessTransport {
     }
 
     fn serve(&self, kind: &str, capacity: usize) -> mpsc::Receiver<Request> {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        self.node
-            .servers
-            .lock()
-            .expect("servers lock")
-            .insert(kind.to_owned(), tx);
-        rx
+        self.node.local.serve(kind, capacity)
     }
 
     fn stats(&self) -> StatsSnapshot {

@@ -11,6 +11,7 @@
 pub mod conformance;
 pub mod envelope;
 pub mod inprocess;
+mod local;
 #[cfg(feature = "p2p")]
 pub mod p2p;
 

@@ -44,6 +44,7 @@ use super::{
     DropReason, Membership, Message, Request, Stats, StatsSnapshot, Transport, TransportError,
     check_limits,
     envelope::{SignedMessage, Verifier},
+    local::{Local, split_id, with_id},
 };
 use crate::clock::Clock;
 
@@ -151,8 +152,7 @@ struct Shared {
     listen_addrs: Mutex<Vec<String>>,
     /// Verified address → the libp2p peer that delivered its hello.
     bound: Mutex<HashMap<Address, PeerId>>,
-    subscribers: Mutex<HashMap<String, Vec<mpsc::Sender<Message>>>>,
-    servers: Mutex<HashMap<String, mpsc::Sender<Request>>>,
+    pub(super) local: Local,
 }
 
 impl Shared {
@@ -196,33 +196,6 @@ impl Shared {
         }
         result
     }
-
-    /// Hands a verified publication to the topic's subscribers.
-    fn deliver(&self, topic: &str, msg: &SignedMessage) {
-        let mut subs = self.subscribers.lock().expect("subscribers lock");
-        let Some(list) = subs.get_mut(topic) else {
-            return;
-        };
-        list.retain(|s| !s.is_closed());
-        for s in list.iter() {
-            let m = Message {
-                topic: topic.to_owned(),
-                sender: msg.sender,
-                payload: msg.payload.clone(),
-                timestamp: msg.timestamp,
-            };
-            match s.try_send(m) {
-                Ok(()) => self.stats.delivered(),
-                Err(_) => self.stats.lagged(),
-            }
-        }
-    }
-}
-
-/// Splits a request or response payload into its 8-byte id and the body.
-fn split_id(payload: &Bytes) -> Option<(u64, Bytes)> {
-    let id = u64::from_be_bytes(payload.get(..8)?.try_into().ok()?);
-    Some((id, payload.slice(8..)))
 }
 
 /// The gossip topic name of a transport topic.
@@ -294,8 +267,7 @@ impl P2pTransport {
             connected: AtomicUsize::new(0),
             listen_addrs: Mutex::new(Vec::new()),
             bound: Mutex::new(HashMap::new()),
-            subscribers: Mutex::new(HashMap::new()),
-            servers: Mutex::new(HashMap::new()),
+            local: Local::default(),
         });
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let (command_tx, command_rx) = mpsc::channel(config.command_capacity.max(1));
@@ -399,14 +371,7 @@ impl Transport for P2pTransport {
     }
 
     fn subscribe(&self, topic: &str, capacity: usize) -> mpsc::Receiver<Message> {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        self.shared
-            .subscribers
-            .lock()
-            .expect("subscribers lock")
-            .entry(topic.to_owned())
-            .or_default()
-            .push(tx);
+        let rx = self.shared.local.subscribe(topic, capacity);
         let _ = self.control.send(Control::Subscribe(topic.to_owned()));
         rx
     }
@@ -429,9 +394,9 @@ impl Transport for P2pTransport {
             return Err(TransportError::UnknownPeer(peer));
         }
         let id = self.shared.next_request.fetch_add(1, Ordering::Relaxed);
-        let mut body = id.to_be_bytes().to_vec();
-        body.extend_from_slice(&payload);
-        let frame = self.shared.sign(&format!("req/{kind}"), Bytes::from(body));
+        let frame = self
+            .shared
+            .sign(&format!("req/{kind}"), with_id(id, &payload));
         let (tx, rx) = oneshot::channel();
         let exchange = async {
             self.commands
@@ -475,13 +440,7 @@ impl Transport for P2pTransport {
     }
 
     fn serve(&self, kind: &str, capacity: usize) -> mpsc::Receiver<Request> {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        self.shared
-            .servers
-            .lock()
-            .expect("servers lock")
-            .insert(kind.to_owned(), tx);
-        rx
+        self.shared.local.serve(kind, capacity)
     }
 
     fn stats(&self) -> StatsSnapshot {

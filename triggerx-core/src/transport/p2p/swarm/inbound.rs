@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use alloy::primitives::Bytes;
 use libp2p::{
     Multiaddr, PeerId,
     gossipsub::{self, MessageAcceptance},
@@ -13,11 +12,15 @@ use libp2p::{
 use tokio::sync::oneshot;
 
 use super::{
-    super::{Control, gossip_topic, split_id},
+    super::{Control, gossip_topic},
     Driver, HELLO_ATTEMPTS, HELLO_RETRY, HELLO_TOPIC, MAX_INBOUND_PENDING, MAX_PEERS, Outbound,
     hello,
 };
-use crate::transport::{DropReason, Request, TransportError, envelope::SignedMessage};
+use crate::transport::{
+    DropReason, Request, TransportError,
+    envelope::SignedMessage,
+    local::{split_id, with_id},
+};
 
 impl Driver {
     pub(super) fn on_gossip(&mut self, e: gossipsub::Event) {
@@ -39,7 +42,11 @@ impl Driver {
                     .verify(&message.data, |t| topic.as_deref() == Some(t));
                 let acceptance = match verified {
                     Ok(msg) => {
-                        self.shared.deliver(&msg.topic["pub/".len()..], &msg);
+                        self.shared.local.deliver(
+                            &msg.topic["pub/".len()..],
+                            &msg,
+                            &self.shared.stats,
+                        );
                         MessageAcceptance::Accept
                     }
                     Err(DropReason::Malformed | DropReason::Forged) => MessageAcceptance::Reject,
@@ -130,7 +137,7 @@ impl Driver {
                 .direct
                 .send_response(channel, Vec::new());
         } else if let Some(topic) = msg.topic.strip_prefix("pub/") {
-            self.shared.deliver(topic, &msg);
+            self.shared.local.deliver(topic, &msg, &self.shared.stats);
             let _ = self
                 .swarm
                 .behaviour_mut()
@@ -198,13 +205,7 @@ impl Driver {
             self.shared.stats.dropped(DropReason::Malformed);
             return;
         };
-        let server = self
-            .shared
-            .servers
-            .lock()
-            .expect("servers lock")
-            .get(&kind)
-            .cloned();
+        let server = self.shared.local.server(&kind);
         // Not served here: dropping the channel refuses the request.
         let Some(server) = server else { return };
         if self.inbound.len() >= MAX_INBOUND_PENDING {
@@ -226,11 +227,10 @@ impl Driver {
         let shared = self.shared.clone();
         let control = self.control.clone();
         tokio::spawn(async move {
-            let frame = reply_rx.await.ok().map(|body| {
-                let mut payload = id.to_be_bytes().to_vec();
-                payload.extend_from_slice(&body);
-                shared.sign(&format!("resp/{kind}"), Bytes::from(payload))
-            });
+            let frame = reply_rx
+                .await
+                .ok()
+                .map(|body| shared.sign(&format!("resp/{kind}"), with_id(id, &body)));
             let _ = control.send(Control::Respond { key, frame });
         });
     }
