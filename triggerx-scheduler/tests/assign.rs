@@ -457,4 +457,18 @@ async fn executions_without_a_report_are_relayed_from_the_chain() {
             protocol::report_digest(&original.report)
         );
     }
+    // Not settled within the settle timeout: relayed once more, then failed.
+    clock.advance_millis(301_000);
+    second.check_deadlines().await.unwrap();
+    assert_eq!(second.stats().recovered, 4, "{:?}", second.stats());
+    assert_eq!(
+        store.get_task(tasks[0].id).unwrap().unwrap().status,
+        TaskStatus::Executed
+    );
+    clock.advance_millis(301_000);
+    second.check_deadlines().await.unwrap();
+    assert_eq!(second.stats().recovered, 4, "relayed again only once");
+    let t1 = store.get_task(tasks[0].id).unwrap().unwrap();
+    assert_eq!(t1.status, TaskStatus::Failed, "{t1:#?}");
+    assert!(t1.error.unwrap().contains("not settled"));
 }

@@ -259,6 +259,11 @@ struct Shared {
 /// [`ServiceConfig::assignment_wait`] for it), and the signed [`Attestation`] is published on
 /// [`topics::ATTESTATIONS`]. Malformed or forged messages are dropped and counted in [`Stats`].
 ///
+/// It also follows [`topics::RECOVERED`]: reports the scheduler rebuilt from the chain for
+/// executions whose performer never reported. They are taken only from the scheduler
+/// (`untrusted_recovered` otherwise) and checked exactly like a performer's report, against the
+/// assignment they carry.
+///
 /// [`Attestation`]: triggerx_core::types::Attestation
 #[derive(Debug)]
 pub struct AttesterService {

@@ -21,6 +21,9 @@
 //!
 //! `jobId` comes from the stored task (or the task's [`Assignment`]); `performer` from the
 //! [`ExecutionReport`] whose digest the quorum signed (or the assignment, or the stored task).
+//! A recovered report (`protocol::RecoveredReport` on `topics::RECOVERED`, relayed by the
+//! scheduler for an execution whose performer never reported) is remembered like a report and
+//! an assignment, and settled like any other.
 //!
 //! [`topics::VERDICTS`]: triggerx_core::protocol::topics::VERDICTS
 //! [`Assignment`]: triggerx_core::protocol::Assignment

@@ -12,7 +12,8 @@
 //! - after `max_attempts` assignments without a report, or when no keeper is available, the task
 //!   ends `failed` with the reason;
 //! - an executed task not settled (accepted/rejected by the aggregator) within `settle_timeout`
-//!   ends `failed` with the reason.
+//!   ends `failed` with the reason (with a chain client, its report is first relayed from the
+//!   chain once more and it gets a second `settle_timeout`).
 //!
 //! With a chain client ([`Assigner::with_chain`]) nothing executed on-chain is lost
 //! ([`recovery`]): before reassigning a task whose deadline passed, and at start-up for tasks
@@ -99,6 +100,8 @@ struct Tracked {
     /// Every attempt published for the task, oldest first.
     assignments: Vec<Assignment>,
     deadline: Timestamp,
+    /// Whether the settle deadline was already extended once by relaying the report again.
+    relayed_again: bool,
 }
 
 impl Tracked {
@@ -344,6 +347,18 @@ impl Assigner {
                         task.attempts
                     );
                     self.fail(id, TaskStatus::Assigned, &reason)?;
+                }
+                // Not settled in time: attesters may have restarted and lost the report. Relay it
+                // from the chain once more (attesters that attested it skip the duplicate).
+                TaskStatus::Executed | TaskStatus::Attested
+                    if !self.tracked.get(&id).is_some_and(|t| t.relayed_again)
+                        && self.recover_execution(&task).await? =>
+                {
+                    let deadline = self.clock.now().add_millis(ms(self.config.settle_timeout));
+                    if let Some(t) = self.tracked.get_mut(&id) {
+                        t.relayed_again = true;
+                        t.deadline = deadline;
+                    }
                 }
                 TaskStatus::Executed | TaskStatus::Attested => {
                     let reason = format!(

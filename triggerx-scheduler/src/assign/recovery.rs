@@ -141,6 +141,7 @@ impl Assigner {
             Tracked {
                 assignments,
                 deadline,
+                relayed_again: false,
             },
         );
         self.recover_execution(&task).await?;
