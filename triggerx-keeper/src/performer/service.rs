@@ -27,6 +27,9 @@ use triggerx_core::{
 
 use super::{Engine, Error, Status, static_calldata};
 
+/// How long a stopping service waits for the executions under way.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServiceStats {
@@ -128,13 +131,28 @@ impl PerformerService {
         .await
     }
 
-    /// Follows assignments until `shutdown` completes.
+    /// Follows assignments until `shutdown` completes, then lets the executions under way
+    /// finish (up to 30 s). Executions run as children of this future: dropping or
+    /// aborting it (a crash) ends them too.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Self {
         let mut assignments = self.transport.subscribe(topics::ASSIGNMENTS, 1024);
+        let mut executions = tokio::task::JoinSet::new();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                () = &mut shutdown => return self,
+                () = &mut shutdown => {
+                    let drained = tokio::time::timeout(DRAIN, async {
+                        while executions.join_next().await.is_some() {}
+                    });
+                    if drained.await.is_err() {
+                        tracing::warn!(
+                            left = executions.len(),
+                            "executions still under way at shutdown are abandoned"
+                        );
+                    }
+                    return self;
+                }
+                Some(_) = executions.join_next(), if !executions.is_empty() => {}
                 msg = assignments.recv() => {
                     let Some(msg) = msg else { return self };
                     let Some(a) = protocol::decode::<Assignment>(&msg.payload) else {
@@ -152,7 +170,7 @@ impl PerformerService {
                     let (engine, transport, clock) =
                         (self.engine.clone(), self.transport.clone(), self.clock.clone());
                     let counters = self.counters.clone();
-                    tokio::spawn(async move {
+                    executions.spawn(async move {
                         match perform(&engine, transport.as_ref(), clock.as_ref(), &a).await {
                             Ok(_) => counters.executed.fetch_add(1, Ordering::Relaxed),
                             Err(e) => {
