@@ -67,14 +67,26 @@ async fn killed_keeper_tasks_are_taken_over() {
     let tasks = summary["tasks"].as_array().unwrap();
     let performer = |t: &serde_json::Value| -> Address { s(t, "performer").parse().unwrap() };
 
-    // The tasks the dead keeper was selected for were taken over by a backup.
-    let taken_over: Vec<_> = tasks
+    // The tasks the dead keeper was selected for were taken over by a backup. The demo time jobs
+    // skip an instant while their previous task is open, so a task the victim held when it died
+    // can stand in for the predicted instants (they are then skipped, not lost): each predicted
+    // instant that ran was reassigned, and at least one task was taken over.
+    for t in tasks
         .iter()
         .filter(|t| due.contains(&s(t, "id").to_lowercase()))
-        .collect();
-    assert!(!taken_over.is_empty(), "none of {due:?} ran: {}", ctx());
-    for t in &taken_over {
+    {
         assert!(t["attempts"].as_u64().unwrap() >= 2, "not reassigned: {t}");
+    }
+    let taken_over: Vec<_> = tasks
+        .iter()
+        .filter(|t| t["attempts"].as_u64().unwrap() >= 2)
+        .collect();
+    assert!(
+        !taken_over.is_empty(),
+        "no task was taken over (predicted {due:?}): {}",
+        ctx()
+    );
+    for t in &taken_over {
         assert_ne!(performer(t), dead, "performed by the dead keeper: {t}");
         assert_eq!(t["status"], "accepted", "{t}");
     }
