@@ -108,7 +108,10 @@ pub(crate) async fn start(
     let dispatcher = Arc::new(dispatcher);
     let mut config = assign::Config::new(settings.task_hub);
     config.execution_timeout = settings.execution_timeout;
-    let assigner = Assigner::new(store.clone(), transport, clock.clone(), config);
+    // With the chain client the assigner settles executions whose report was lost (a crash
+    // between the hub call and the report) from the hub's logs instead of reassigning them.
+    let assigner =
+        Assigner::new(store.clone(), transport, clock.clone(), config).with_chain(client.clone());
     let s = stop.wait();
     services.push(
         "assigner",
