@@ -5,7 +5,11 @@ use std::{sync::Arc, time::Duration};
 
 use alloy::{primitives::Address, signers::local::PrivateKeySigner};
 use anyhow::Context;
-use triggerx_core::{chain::ChainClient, clock::Clock, transport::Transport};
+use triggerx_core::{
+    chain::{ChainClient, SpecRegistry},
+    clock::Clock,
+    transport::Transport,
+};
 use triggerx_keeper::{
     attester::{self, Attester, AttesterService},
     checkin,
@@ -127,8 +131,13 @@ pub(crate) async fn start_with_checks(
     let engine = Engine::new(client.clone(), signer.clone(), settings.engine)
         .await
         .with_context(|| format!("keeper {address} engine"))?;
-    let performer =
+    let mut performer =
         PerformerService::new(engine.clone(), transport.clone(), clock, settings.scheduler);
+    if checks.require_spec_hash {
+        // The performer refuses what the attesters would reject, before paying gas for it.
+        let specs = Arc::new(SpecRegistry::new(client.clone(), settings.task_hub));
+        performer = performer.with_spec_check(specs);
+    }
     let mut config = attester::Config::new(
         settings.chain_id,
         settings.task_hub,

@@ -7,6 +7,7 @@
 //! - [`Error`]: typed chain errors (nonce too low/high, replacement underpriced, already known,
 //!   insufficient funds, reverted, timeout, transport, …) with [`Error::is_retryable`].
 //! - [`RegistryMembership`]: transport membership from the `KeeperRegistry` plus fixed services.
+//! - [`SpecRegistry`]: the spec hashes jobs were registered with, cached.
 //! - `fault_proxy` (with `test-utils`): a local HTTP forwarder that drops or delays responses.
 
 mod client;
@@ -19,8 +20,10 @@ pub mod contracts;
 #[cfg(feature = "test-utils")]
 pub mod fault_proxy;
 pub mod membership;
+pub mod specs;
 
 pub use client::{AlloyClient, BlockHeader, ChainClient};
 pub use error::{Error, Result};
 pub use failover::{FailoverClient, FailoverConfig};
 pub use membership::RegistryMembership;
+pub use specs::{SpecRegistry, view};

@@ -2,21 +2,16 @@
 
 use std::{future::Future, sync::Arc};
 
-use alloy::{
-    consensus::Transaction as _,
-    eips::BlockId,
-    rpc::types::{TransactionReceipt, TransactionRequest},
-};
-use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy::{consensus::Transaction as _, rpc::types::TransactionReceipt};
+use alloy_primitives::{Address, U256, keccak256};
 use alloy_sol_types::{SolCall, SolEvent};
 use triggerx_core::{
     chain::{
-        self, BlockHeader, ChainClient,
-        contracts::{JobRegistry, KeeperRegistry, TaskHub},
+        self, BlockHeader, ChainClient, SpecRegistry,
+        contracts::{KeeperRegistry, TaskHub},
     },
     ids::Occurrence,
     protocol::{Assignment, RejectReason, receipt_digest_of},
-    spec::spec_hash,
     types::{Evidence, ExecutionReport, Verdict},
 };
 
@@ -48,17 +43,18 @@ pub(super) use ensure;
 pub struct Attester {
     pub(super) client: Arc<dyn ChainClient>,
     pub(super) config: Config,
-    /// The hub's `JobRegistry` (an immutable of the hub), read once.
-    job_registry: Arc<tokio::sync::OnceCell<Address>>,
+    /// The registered spec hashes (through the hub's `JobRegistry`), cached.
+    specs: Arc<SpecRegistry>,
 }
 
 impl Attester {
     /// An attester reading the chain through `client`.
     pub fn new(client: Arc<dyn ChainClient>, config: Config) -> Self {
+        let specs = Arc::new(SpecRegistry::new(client.clone(), config.hub));
         Self {
             client,
             config,
-            job_registry: Arc::default(),
+            specs,
         }
     }
 
@@ -146,43 +142,23 @@ impl Attester {
     }
 
     /// The job is the one its owner registered: the registry's `specHashOf(jobId)` equals the
-    /// assignment job's [`spec_hash`] (a job registered without one never matches).
+    /// assignment job's spec hash (a job registered without one never matches).
     async fn registered_spec(&self, a: &Assignment) -> Result<Checked, Error> {
         if !self.config.require_spec_hash {
             return Ok(Ok(()));
         }
-        let registry = *self
-            .job_registry
-            .get_or_try_init(|| self.view_call(self.config.hub, TaskHub::jobRegistryCall {}))
-            .await?;
-        let registered: B256 = self
-            .view_call(registry, JobRegistry::specHashOfCall { jobId: a.job.id.0 })
-            .await?;
-        ensure!(
-            registered != B256::ZERO && registered == spec_hash(&a.job),
-            RejectReason::SpecMismatch
-        );
+        let matches = self.read("eth_call", self.specs.matches(&a.job)).await?;
+        ensure!(matches, RejectReason::SpecMismatch);
         Ok(Ok(()))
     }
 
     /// An `eth_call` of a `KeeperRegistry` view at the latest block.
     async fn registry_call<C: SolCall>(&self, call: C) -> Result<C::Return, Error> {
-        self.view_call(self.config.registry, call).await
-    }
-
-    /// An `eth_call` of a contract view at the latest block.
-    async fn view_call<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, Error> {
-        let request = TransactionRequest::default()
-            .to(to)
-            .input(call.abi_encode().into());
-        let out = self
-            .read("eth_call", self.client.call(&request, BlockId::latest()))
-            .await?;
-        C::abi_decode_returns(&out).map_err(|e| {
-            Error::from(chain::Error::InvalidResponse {
-                message: format!("{to} {}: {e}", C::SIGNATURE),
-            })
-        })
+        self.read(
+            "eth_call",
+            chain::view(self.client.as_ref(), self.config.registry, call),
+        )
+        .await
     }
 
     /// The transaction and its receipt: sent by the performer to the hub, carrying exactly the

@@ -14,6 +14,10 @@ pub enum Error {
     /// A chain call failed (see [`chain::Error`] for its kinds).
     #[error(transparent)]
     Chain(#[from] chain::Error),
+    /// The job does not match the spec hash its owner registered (`JobRegistry.specHashOf`):
+    /// nothing was sent.
+    #[error("job {0} does not match the spec hash registered for it; not executed")]
+    SpecMismatch(triggerx_core::JobId),
     /// The configuration breaks an invariant.
     #[error("invalid performer config: {0}")]
     Config(String),

@@ -19,6 +19,7 @@ use std::{
 use alloy::primitives::{Address, keccak256};
 use triggerx_core::{
     TaskId,
+    chain::SpecRegistry,
     clock::Clock,
     protocol::{self, Assignment, topics},
     transport::Transport,
@@ -79,6 +80,7 @@ pub struct PerformerService {
     scheduler: Address,
     handled: HashSet<TaskId>,
     counters: Arc<Counters>,
+    specs: Option<Arc<SpecRegistry>>,
 }
 
 impl PerformerService {
@@ -96,7 +98,15 @@ impl PerformerService {
             scheduler,
             handled: HashSet::new(),
             counters: Arc::default(),
+            specs: None,
         }
+    }
+
+    /// Executes only jobs that match the spec hash their owner registered, as the attesters
+    /// require: a scheduler that hands out a changed job costs this keeper no gas.
+    pub fn with_spec_check(mut self, specs: Arc<SpecRegistry>) -> Self {
+        self.specs = Some(specs);
+        self
     }
 
     /// The counters.
@@ -126,6 +136,7 @@ impl PerformerService {
             &self.engine,
             self.transport.as_ref(),
             self.clock.as_ref(),
+            self.specs.as_deref(),
             a,
         )
         .await
@@ -170,8 +181,10 @@ impl PerformerService {
                     let (engine, transport, clock) =
                         (self.engine.clone(), self.transport.clone(), self.clock.clone());
                     let counters = self.counters.clone();
+                    let specs = self.specs.clone();
                     executions.spawn(async move {
-                        match perform(&engine, transport.as_ref(), clock.as_ref(), &a).await {
+                        let specs = specs.as_deref();
+                        match perform(&engine, transport.as_ref(), clock.as_ref(), specs, &a).await {
                             Ok(_) => counters.executed.fetch_add(1, Ordering::Relaxed),
                             Err(e) => {
                                 tracing::warn!(task = %a.task.id, error = %e, "execution failed");
@@ -190,8 +203,14 @@ async fn perform(
     engine: &Engine,
     transport: &dyn Transport,
     clock: &dyn Clock,
+    specs: Option<&SpecRegistry>,
     a: &Assignment,
 ) -> Result<ExecutionReport, Error> {
+    if let Some(specs) = specs
+        && !specs.matches(&a.job).await?
+    {
+        return Err(Error::SpecMismatch(a.job.id));
+    }
     let calldata = static_calldata(&a.job.action)?;
     let outcome = engine
         .execute_task(a.hub, a.task.id, a.job.id, &a.job.action)

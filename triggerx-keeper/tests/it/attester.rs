@@ -97,14 +97,14 @@ impl Fixture {
             .collect()
     }
 
-    fn engine(&self, who: Address) -> &Engine {
+    pub(crate) fn engine(&self, who: Address) -> &Engine {
         self.engines
             .iter()
             .find(|e| e.address() == who)
             .expect("a devnet keeper")
     }
 
-    fn signer(&self, who: Address) -> PrivateKeySigner {
+    pub(crate) fn signer(&self, who: Address) -> PrivateKeySigner {
         self.env
             .devnet
             .keepers
