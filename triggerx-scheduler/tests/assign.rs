@@ -184,6 +184,30 @@ async fn assigns_a_selected_performer_and_follows_its_report() {
 }
 
 #[tokio::test]
+async fn a_task_handed_over_twice_is_assigned_once() {
+    // Start-up recovery assigns the stored `created` tasks while an engine may already have
+    // queued the same task: the second hand-over is skipped, not an error.
+    let mut env = env(3).await;
+    let mut rx = env.keepers[0].subscribe(topics::ASSIGNMENTS, 16);
+    let t = task(7);
+    env.store.create_task(&t).unwrap();
+    env.assigner.assign(t.clone()).await.unwrap();
+    let a = next_assignment(&mut rx).await;
+    env.assigner.assign(t.clone()).await.unwrap();
+    let stats = env.assigner.stats();
+    assert_eq!((stats.assigned, stats.stale), (1, 1), "{stats:?}");
+    let stored = env.store.get_task(t.id).unwrap().unwrap();
+    assert_eq!(stored.status, TaskStatus::Assigned);
+    assert_eq!(stored.performer, Some(a.performer));
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), rx.recv())
+            .await
+            .is_err(),
+        "no second assignment is published"
+    );
+}
+
+#[tokio::test]
 async fn silent_performers_are_replaced_then_the_task_fails_with_a_reason() {
     let mut env = env(3).await;
     let mut rx = env.keepers[0].subscribe(topics::ASSIGNMENTS, 16);

@@ -93,6 +93,9 @@ pub struct Stats {
     pub recovered: u64,
     /// Hub look-ups that failed (the task was then handled as if not executed).
     pub recovery_errors: u64,
+    /// Tasks handed over again after they had moved on (already assigned by start-up
+    /// recovery, or settled meanwhile): skipped.
+    pub stale: u64,
 }
 
 #[derive(Debug, Default)]
@@ -230,11 +233,20 @@ impl Assigner {
         let Some(job) = self.store.get_job(task.job_id)? else {
             return self.fail(task.id, task.status, "its job no longer exists");
         };
-        let stored = self.store.transition_task(
+        let stored = match self.store.transition_task(
             task.id,
             task.status,
             &TaskUpdate::assign(performer, now),
-        )?;
+        ) {
+            Ok(stored) => stored,
+            // The task moved on since it was handed over: an engine's task that start-up
+            // recovery already assigned, or one settled meanwhile. Nothing to do.
+            Err(triggerx_core::Error::Conflict { .. }) => {
+                self.stats.stale += 1;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let deadline = now.add_millis(ms(self.config.execution_timeout));
         let assignment = Assignment {
             task: stored,
