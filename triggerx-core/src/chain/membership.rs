@@ -8,10 +8,9 @@ use std::{
     time::Duration,
 };
 
-use alloy::{eips::BlockId, rpc::types::TransactionRequest, sol_types::SolCall};
 use alloy_primitives::Address;
 
-use super::{ChainClient, Error, Result, contracts::KeeperRegistry};
+use super::{ChainClient, Result, contracts::KeeperRegistry, view};
 use crate::transport::Membership;
 
 /// Members = keepers registered in the `KeeperRegistry` on-chain + a fixed set of service
@@ -44,16 +43,12 @@ impl RegistryMembership {
     /// Re-reads the registered keepers at the latest block; returns the member count (keepers
     /// and services, each address once). On error the previous keepers stay members.
     pub async fn refresh(&self) -> Result<usize> {
-        let call = KeeperRegistry::keepersCall {};
-        let request = TransactionRequest::default()
-            .to(self.registry)
-            .input(call.abi_encode().into());
-        let out = self.client.call(&request, BlockId::latest()).await?;
-        let keepers = KeeperRegistry::keepersCall::abi_decode_returns(&out).map_err(|e| {
-            Error::InvalidResponse {
-                message: format!("KeeperRegistry keepers(): {e}"),
-            }
-        })?;
+        let keepers = view(
+            self.client.as_ref(),
+            self.registry,
+            KeeperRegistry::keepersCall {},
+        )
+        .await?;
         let keepers: HashSet<Address> = keepers.into_iter().collect();
         let count = keepers.union(&self.services).count();
         *self.keepers.write().expect("members lock") = keepers;

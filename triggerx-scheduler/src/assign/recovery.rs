@@ -15,10 +15,9 @@
 //! `assigner/attempts/<task id>` (JSON, every attempt), so the attempt the attesters need
 //! survives a restart; the entry is emptied when the task is settled or failed.
 
-use alloy::sol_types::{SolCall, SolEvent};
 use alloy::{
-    eips::BlockId,
-    rpc::types::{Filter, TransactionReceipt, TransactionRequest},
+    rpc::types::{Filter, TransactionReceipt},
+    sol_types::SolEvent,
 };
 use alloy_primitives::{Address, B256};
 use triggerx_core::{
@@ -57,16 +56,7 @@ pub async fn find_execution(
     from_block: u64,
     task: TaskId,
 ) -> chain::Result<Option<Execution>> {
-    let call = TaskHub::executedCall(task.0);
-    let request = TransactionRequest::default()
-        .to(hub)
-        .input(call.abi_encode().into());
-    let out = client.call(&request, BlockId::latest()).await?;
-    let executed = TaskHub::executedCall::abi_decode_returns(&out).map_err(|e| {
-        chain::Error::InvalidResponse {
-            message: format!("{hub} executed(bytes32): {e}"),
-        }
-    })?;
+    let executed = chain::view(client, hub, TaskHub::executedCall(task.0)).await?;
     if !executed {
         return Ok(None);
     }
