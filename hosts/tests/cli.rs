@@ -1,4 +1,5 @@
-//! The `triggerx` binary: exit codes and output for good and bad files.
+//! The `triggerx` binary: exit codes and output for good and bad files, and the service
+//! configuration commands and service help.
 
 use std::{path::PathBuf, process::Command};
 
@@ -13,7 +14,17 @@ fn example(name: &str) -> PathBuf {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = bin().args(args).output().expect("run triggerx");
+    run_with_env(args, &[])
+}
+
+/// Runs the binary with `args` and the environment variables `env` added.
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = bin();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run triggerx");
     (
         out.status.code().expect("exit code"),
         String::from_utf8(out.stdout).unwrap(),
@@ -231,4 +242,82 @@ fn explain_says_what_each_kind_watches() {
     ]);
     assert_eq!(code, 0);
     assert!(out.contains("Next fires:"), "{out}");
+}
+
+#[test]
+fn config_commands_and_service_help_explain_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, example, _) = run_with_env(&["config", "example"], &[]);
+    assert_eq!(code, 0);
+    let file = dir.path().join("node.toml");
+    std::fs::write(&file, &example).unwrap();
+    let file = file.to_str().unwrap();
+
+    // The example is valid and shows the defaults; overrides show in the effective values,
+    // secrets do not.
+    let key = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    let (code, out, err) = run_with_env(
+        &["config", "check", file],
+        &[
+            ("TRIGGERX__KEEPER__KEY", key),
+            ("TRIGGERX__SCHEDULER__EXECUTION_TIMEOUT", "45s"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("execution_timeout = \"45s\""), "{out}");
+    assert!(
+        out.contains("key = \"<redacted>\"") && !out.contains(key),
+        "{out}"
+    );
+
+    // What a service needs is checked; the message names the field and its variable.
+    let (code, _, err) = run_with_env(&["config", "check", file, "--service", "keeper"], &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("chain.keeper_registry") && err.contains("TRIGGERX__CHAIN__KEEPER_REGISTRY"),
+        "{err}"
+    );
+    let (code, _, err) = run_with_env(
+        &["config", "check", file],
+        &[("TRIGGERX__KEEPER__ENGINE__CONFIRMATIONS", "some")],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("TRIGGERX__KEEPER__ENGINE__CONFIRMATIONS"),
+        "{err}"
+    );
+
+    // A service refuses an incomplete configuration at once (exit 2), before any network.
+    let (code, _, err) = run_with_env(&["keeper", "--config", file], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("TRIGGERX__CHAIN__KEEPER_REGISTRY"), "{err}");
+    std::fs::write(dir.path().join("bad.toml"), "[keeper]\nkey_fil = \"/k\"\n").unwrap();
+    let bad = dir.path().join("bad.toml");
+    let (code, _, err) = run_with_env(&["health", "--config", bad.to_str().unwrap()], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("keeper.key_fil"), "{err}");
+
+    // --help says what the service does, what it needs and how the environment overrides.
+    for (service, needs) in [
+        ("keeper", "keeper_registry"),
+        ("scheduler", "task_hub"),
+        ("aggregator", "submitVerdict"),
+        ("registrar", "job_registry"),
+        ("health", "alert"),
+    ] {
+        let (code, out, _) = run_with_env(&[service, "--help"], &[]);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("Needs:") && out.contains(needs),
+            "{service}: {out}"
+        );
+        assert!(
+            out.contains("TRIGGERX__<SECTION>__<FIELD>"),
+            "{service}: {out}"
+        );
+        assert!(
+            out.contains("/metrics") && out.contains("SIGTERM"),
+            "{service}: {out}"
+        );
+    }
 }
